@@ -1,0 +1,735 @@
+//! `nom` parser for the text form.
+//!
+//! Parsing has two phases: syntax (nom, into a small AST that records byte
+//! offsets) and resolution (names, dtypes, attributes, op construction), so
+//! that every error points at the token it is about. Forward references are
+//! allowed; nodes are added in a topological order (text order when the
+//! text is already ordered), and a cycle is an error at one of its ops.
+//! The parser has no recursion and never panics.
+
+use super::print::op_attrs;
+use crate::*;
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::character::complete::{char, multispace1, not_line_ending};
+use nom::combinator::{opt, recognize};
+use nom::multi::{many0_count, separated_list0};
+use nom::sequence::{pair, preceded};
+use nom::IResult;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+/// A text-form error with its position.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ParseError {
+    /// Position (1-based line and column).
+    pub loc: Loc,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.loc, self.message)
+    }
+}
+
+/// Syntax error inside nom: the remaining input where it happened, and what
+/// was expected there.
+#[derive(Debug)]
+struct PErr<'a> {
+    at: &'a str,
+    expected: &'static str,
+}
+
+impl<'a> nom::error::ParseError<&'a str> for PErr<'a> {
+    fn from_error_kind(input: &'a str, _: nom::error::ErrorKind) -> Self {
+        PErr {
+            at: input,
+            expected: "valid syntax",
+        }
+    }
+    fn append(_: &'a str, _: nom::error::ErrorKind, other: Self) -> Self {
+        other
+    }
+    fn or(self, other: Self) -> Self {
+        if other.at.len() < self.at.len() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+type R<'a, T> = IResult<&'a str, T, PErr<'a>>;
+
+/// Runs `p`; if it fails without consuming input, the error says `what` was
+/// expected. With `cut`, failure is final (no backtracking).
+fn expect<'a, T>(
+    what: &'static str,
+    mut p: impl FnMut(&'a str) -> R<'a, T>,
+) -> impl FnMut(&'a str) -> R<'a, T> {
+    move |i: &'a str| match p(i) {
+        Ok(r) => Ok(r),
+        Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => {
+            let e = if e.at.len() >= i.len() {
+                PErr { at: i, expected: what }
+            } else {
+                e
+            };
+            Err(nom::Err::Failure(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whitespace and `#` comments.
+fn ws(i: &str) -> R<'_, ()> {
+    let (i, _) = many0_count(alt((
+        multispace1,
+        recognize(pair(char('#'), not_line_ending)),
+    )))(i)?;
+    Ok((i, ()))
+}
+
+/// `p` followed by whitespace.
+fn lex<'a, T>(mut p: impl FnMut(&'a str) -> R<'a, T>) -> impl FnMut(&'a str) -> R<'a, T> {
+    move |i| {
+        let (i, v) = p(i)?;
+        let (i, _) = ws(i)?;
+        Ok((i, v))
+    }
+}
+
+fn sym<'a>(s: &'static str, what: &'static str) -> impl FnMut(&'a str) -> R<'a, &'a str> {
+    expect(what, lex(tag(s)))
+}
+
+fn ident(i: &str) -> R<'_, &str> {
+    lex(take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.'))(i)
+}
+
+/// `%name`, returning the name and its offset-carrying slice.
+fn vref(i: &str) -> R<'_, &str> {
+    lex(preceded(
+        char('%'),
+        take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.'),
+    ))(i)
+}
+
+/// A number or word token: sign, digits, letters, `.`, `+`/`-` after `e`.
+fn scalar(i: &str) -> R<'_, &str> {
+    lex(recognize(pair(
+        opt(char('-')),
+        take_while1(|c: char| c.is_ascii_alphanumeric() || c == '.' || c == '+' || c == '_'),
+    )))(i)
+}
+
+/// `[a, b, ...]` of scalar tokens.
+fn scalar_list(i: &str) -> R<'_, Vec<&str>> {
+    let (i, _) = sym("[", "`[`")(i)?;
+    let (i, v) = separated_list0(lex(char(',')), scalar)(i)?;
+    let (i, _) = sym("]", "`,` or `]`")(i)?;
+    Ok((i, v))
+}
+
+/// A quantization annotation, still as tokens.
+struct QuantAst<'a> {
+    axis: Option<&'a str>,
+    scales: Vec<&'a str>,
+    zps: Vec<&'a str>,
+}
+
+struct TypeAst<'a> {
+    dtype: &'a str,
+    dims: Vec<&'a str>,
+    quant: Option<QuantAst<'a>>,
+}
+
+fn quant(i: &str) -> R<'_, QuantAst<'_>> {
+    let (i, _) = sym("(", "`(` after `q`")(i)?;
+    let (i, axis) = opt(preceded(lex(tag("axis")), preceded(sym("=", "`=`"), expect("an axis number", scalar))))(i)?;
+    let (i, q) = if axis.is_some() {
+        let (i, _) = sym(",", "`,`")(i)?;
+        let (i, s) = expect("a list of scales", scalar_list)(i)?;
+        let (i, _) = sym(",", "`,`")(i)?;
+        let (i, z) = expect("a list of zero points", scalar_list)(i)?;
+        (i, QuantAst { axis, scales: s, zps: z })
+    } else {
+        let (i, s) = expect("a scale", scalar)(i)?;
+        let (i, _) = sym(",", "`,`")(i)?;
+        let (i, z) = expect("a zero point", scalar)(i)?;
+        (i, QuantAst { axis: None, scales: vec![s], zps: vec![z] })
+    };
+    let (i, _) = sym(")", "`)`")(i)?;
+    Ok((i, q))
+}
+
+fn ty(i: &str) -> R<'_, TypeAst<'_>> {
+    let (i, dtype) = expect("a type", lex(take_while1(|c: char| c.is_ascii_alphanumeric())))(i)?;
+    let (i, dims) = expect("a shape `[...]`", scalar_list)(i)?;
+    let (i, q) = opt(preceded(lex(tag("q")), quant))(i)?;
+    Ok((i, TypeAst { dtype, dims, quant: q }))
+}
+
+enum DataAst<'a> {
+    List(Vec<&'a str>),
+    Hex(&'a str),
+}
+
+fn data(i: &str) -> R<'_, DataAst<'_>> {
+    if let Ok((i, _)) = tag::<_, _, PErr>("hex\"")(i) {
+        let (i, h) = take_while(|c: char| c.is_ascii_hexdigit())(i)?;
+        let (i, _) = sym("\"", "a hex digit or `\"`")(i)?;
+        return Ok((i, DataAst::Hex(h)));
+    }
+    let (i, l) = expect("constant data `[...]` or `hex\"...\"`", scalar_list)(i)?;
+    Ok((i, DataAst::List(l)))
+}
+
+struct AttrAst<'a> {
+    key: &'a str,
+    val: Vec<&'a str>,
+    is_list: bool,
+}
+
+fn attr(i: &str) -> R<'_, AttrAst<'_>> {
+    let (i, key) = expect("an attribute name", ident)(i)?;
+    let (i, _) = sym("=", "`=`")(i)?;
+    if let Ok((i, v)) = scalar_list(i) {
+        return Ok((i, AttrAst { key, val: v, is_list: true }));
+    }
+    let (i, v) = expect("an attribute value", scalar)(i)?;
+    Ok((i, AttrAst { key, val: vec![v], is_list: false }))
+}
+
+enum RhsAst<'a> {
+    Const(TypeAst<'a>, DataAst<'a>),
+    Op {
+        name: &'a str,
+        operands: Vec<&'a str>,
+        attrs: Vec<AttrAst<'a>>,
+        ty: TypeAst<'a>,
+    },
+}
+
+struct StmtAst<'a> {
+    name: &'a str,
+    rhs: RhsAst<'a>,
+}
+
+fn stmt(i: &str) -> R<'_, StmtAst<'_>> {
+    let (i, name) = expect("`%name = ...` or `}`", vref)(i)?;
+    let (i, _) = sym("=", "`=`")(i)?;
+    let (i, opname) = expect("an op name or `const`", ident)(i)?;
+    if opname == "const" {
+        let (i, t) = ty(i)?;
+        let (i, d) = data(i)?;
+        return Ok((i, StmtAst { name, rhs: RhsAst::Const(t, d) }));
+    }
+    let (i, _) = sym("(", "`(`")(i)?;
+    let (i, operands) = separated_list0(lex(char(',')), vref)(i)?;
+    let (i, _) = sym(")", "`,` or `)` or an operand `%name`")(i)?;
+    let (i, attrs) = opt(|i| {
+        let (i, _) = lex(char('{'))(i)?;
+        let (i, a) = separated_list0(lex(char(',')), attr)(i)?;
+        let (i, _) = sym("}", "`,` or `}`")(i)?;
+        Ok((i, a))
+    })(i)?;
+    let (i, _) = sym(":", "`:` and the result type")(i)?;
+    let (i, t) = ty(i)?;
+    Ok((
+        i,
+        StmtAst {
+            name,
+            rhs: RhsAst::Op { name: opname, operands, attrs: attrs.unwrap_or_default(), ty: t },
+        },
+    ))
+}
+
+struct GraphAst<'a> {
+    name: &'a str,
+    params: Vec<(&'a str, TypeAst<'a>)>,
+    outputs: Vec<&'a str>,
+    stmts: Vec<StmtAst<'a>>,
+}
+
+fn graph(i: &str) -> R<'_, GraphAst<'_>> {
+    let (i, _) = ws(i)?;
+    let (i, _) = sym("graph", "`graph`")(i)?;
+    let (i, _) = expect("`@name`", char('@'))(i)?;
+    let (i, name) = expect("a graph name", ident)(i)?;
+    let (i, _) = sym("(", "`(`")(i)?;
+    let (i, params) = separated_list0(lex(char(',')), |i| {
+        let (i, n) = vref(i)?;
+        let (i, _) = sym(":", "`:`")(i)?;
+        let (i, t) = ty(i)?;
+        Ok((i, (n, t)))
+    })(i)?;
+    let (i, _) = sym(")", "`,` or `)` or a parameter `%name: type`")(i)?;
+    let (i, _) = sym("->", "`->`")(i)?;
+    let (i, _) = sym("(", "`(`")(i)?;
+    let (i, outputs) = separated_list0(lex(char(',')), vref)(i)?;
+    let (i, _) = sym(")", "`,` or `)` or an output `%name`")(i)?;
+    let (i, _) = sym("{", "`{`")(i)?;
+    let mut stmts = Vec::new();
+    let mut i = i;
+    loop {
+        if let Ok((rest, _)) = lex(char::<_, PErr>('}'))(i) {
+            i = rest;
+            break;
+        }
+        if i.is_empty() {
+            return Err(nom::Err::Failure(PErr { at: i, expected: "`}`" }));
+        }
+        let (rest, s) = stmt(i)?;
+        stmts.push(s);
+        i = rest;
+    }
+    if !i.is_empty() {
+        return Err(nom::Err::Failure(PErr { at: i, expected: "end of input" }));
+    }
+    Ok((i, GraphAst { name, params, outputs, stmts }))
+}
+
+/// Converts a byte offset into a line:col position.
+fn loc_of(src: &str, at: &str) -> Loc {
+    let off = src.len().saturating_sub(at.len()).min(src.len());
+    let before = &src[..floor_char_boundary(src, off)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Loc { line: line as u32, col: col as u32 }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn found(at: &str) -> String {
+    let tok: String = at
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(16)
+        .collect();
+    if at.is_empty() {
+        "end of input".to_string()
+    } else if tok.is_empty() {
+        "whitespace".to_string()
+    } else {
+        format!("`{tok}`")
+    }
+}
+
+/// Resolution context: source for positions.
+struct Cx<'s> {
+    src: &'s str,
+}
+
+impl<'s> Cx<'s> {
+    fn err(&self, at: &str, message: impl Into<String>) -> ParseError {
+        ParseError { loc: loc_of(self.src, at), message: message.into() }
+    }
+
+    fn int<T: std::str::FromStr>(&self, tok: &str, what: &str) -> Result<T, ParseError> {
+        tok.parse::<T>()
+            .map_err(|_| self.err(tok, format!("expected {what}, found `{tok}`")))
+    }
+
+    fn float(&self, tok: &str) -> Result<f32, ParseError> {
+        let ok = tok.bytes().any(|b| b.is_ascii_digit()) || matches!(tok, "inf" | "-inf" | "NaN");
+        match tok.parse::<f32>() {
+            Ok(v) if ok => Ok(v),
+            _ => Err(self.err(tok, format!("expected a number, found `{tok}`"))),
+        }
+    }
+
+    fn ty(&self, t: &TypeAst<'_>) -> Result<TensorType, ParseError> {
+        let dtype = DType::from_name(t.dtype).ok_or_else(|| {
+            self.err(t.dtype, format!("unknown dtype `{}` (expected f32, i8, u8, i16, i32, i64 or bool)", t.dtype))
+        })?;
+        let mut shape = Vec::with_capacity(t.dims.len());
+        let mut total: u128 = 1;
+        for d in &t.dims {
+            let v: usize = self.int(d, "a dimension (non-negative integer)")?;
+            total = total.saturating_mul(v as u128);
+            if total * dtype.size() as u128 > 1u128 << 40 {
+                return Err(self.err(d, "tensor is too large (more than 2^40 bytes)"));
+            }
+            shape.push(v);
+        }
+        if shape.len() > 8 {
+            return Err(self.err(t.dtype, "rank above 8 is not supported"));
+        }
+        let quant = match &t.quant {
+            None => None,
+            Some(q) => {
+                let scale = q.scales.iter().map(|s| self.float(s)).collect::<Result<Vec<_>, _>>()?;
+                let zero_point = q
+                    .zps
+                    .iter()
+                    .map(|z| self.int::<i32>(z, "an integer zero point"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let axis = match q.axis {
+                    Some(a) => Some(self.int::<usize>(a, "an axis")?),
+                    None => None,
+                };
+                Some(Quant { scale, zero_point, axis })
+            }
+        };
+        let out = TensorType { dtype, shape, quant };
+        crate::verify::check_type(&out).map_err(|m| self.err(t.dtype, m))?;
+        Ok(out)
+    }
+
+    fn data(&self, ty: &TensorType, d: &DataAst<'_>, at: &str) -> Result<TensorData, ParseError> {
+        let n = ty.numel();
+        match d {
+            DataAst::Hex(h) => {
+                if h.len() % 2 != 0 {
+                    return Err(self.err(h, "hex data needs an even number of digits"));
+                }
+                if h.len() / 2 != ty.byte_size() {
+                    return Err(self.err(at, format!("constant of type {ty} needs {} bytes, hex has {}", ty.byte_size(), h.len() / 2)));
+                }
+                let bytes: Vec<u8> = h
+                    .as_bytes()
+                    .chunks_exact(2)
+                    .map(|c| {
+                        let v = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+                        v(c[0]) * 16 + v(c[1])
+                    })
+                    .collect();
+                TensorData::from_le_bytes(ty.dtype, &bytes)
+                    .ok_or_else(|| self.err(h, "bool constants hold only bytes 00 and 01"))
+            }
+            DataAst::List(items) => {
+                if items.len() != n {
+                    return Err(self.err(at, format!("constant of type {ty} needs {n} elements, list has {}", items.len())));
+                }
+                Ok(match ty.dtype {
+                    DType::F32 => TensorData::F32(items.iter().map(|t| self.float(t)).collect::<Result<_, _>>()?),
+                    DType::Bool => TensorData::Bool(
+                        items
+                            .iter()
+                            .map(|t| match *t {
+                                "true" => Ok(true),
+                                "false" => Ok(false),
+                                _ => Err(self.err(t, format!("expected `true` or `false`, found `{t}`"))),
+                            })
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    DType::I8 => TensorData::I8(items.iter().map(|t| self.int(t, "an i8")).collect::<Result<_, _>>()?),
+                    DType::U8 => TensorData::U8(items.iter().map(|t| self.int(t, "a u8")).collect::<Result<_, _>>()?),
+                    DType::I16 => TensorData::I16(items.iter().map(|t| self.int(t, "an i16")).collect::<Result<_, _>>()?),
+                    DType::I32 => TensorData::I32(items.iter().map(|t| self.int(t, "an i32")).collect::<Result<_, _>>()?),
+                    DType::I64 => TensorData::I64(items.iter().map(|t| self.int(t, "an i64")).collect::<Result<_, _>>()?),
+                })
+            }
+        }
+    }
+}
+
+/// Typed access to an op's attributes, reporting unknown, duplicate, missing
+/// and ill-typed ones at their position.
+struct Attrs<'a, 'c> {
+    cx: &'c Cx<'c>,
+    op_at: &'a str,
+    op: &'a str,
+    items: Vec<&'c AttrAst<'a>>,
+}
+
+impl<'a, 'c> Attrs<'a, 'c> {
+    fn take(&mut self, key: &str) -> Option<&'c AttrAst<'a>> {
+        let pos = self.items.iter().position(|a| a.key == key)?;
+        Some(self.items.remove(pos))
+    }
+    fn missing(&self, key: &str) -> ParseError {
+        self.cx.err(self.op_at, format!("`{}` needs attribute `{key}`", self.op))
+    }
+    fn scalar(&self, a: &'c AttrAst<'a>) -> Result<&'a str, ParseError> {
+        if a.is_list || a.val.len() != 1 {
+            return Err(self.cx.err(a.key, format!("attribute `{}` takes a single value, not a list", a.key)));
+        }
+        Ok(a.val[0])
+    }
+    fn usizes(&mut self, key: &str, len: Option<usize>) -> Result<Option<Vec<usize>>, ParseError> {
+        let Some(a) = self.take(key) else { return Ok(None) };
+        if !a.is_list {
+            return Err(self.cx.err(a.key, format!("attribute `{key}` takes a list")));
+        }
+        if let Some(n) = len {
+            if a.val.len() != n {
+                return Err(self.cx.err(a.key, format!("attribute `{key}` takes {n} values, got {}", a.val.len())));
+            }
+        }
+        let v = a
+            .val
+            .iter()
+            .map(|t| self.cx.int::<usize>(t, "a non-negative integer"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(v))
+    }
+    fn arr<const N: usize>(&mut self, key: &str, default: [usize; N]) -> Result<[usize; N], ParseError> {
+        match self.usizes(key, Some(N))? {
+            None => Ok(default),
+            Some(v) => {
+                let mut out = default;
+                out.copy_from_slice(&v);
+                Ok(out)
+            }
+        }
+    }
+    fn req_arr<const N: usize>(&mut self, key: &str) -> Result<[usize; N], ParseError> {
+        if !self.items.iter().any(|a| a.key == key) {
+            return Err(self.missing(key));
+        }
+        self.arr(key, [0; N])
+    }
+    fn req_list(&mut self, key: &str) -> Result<Vec<usize>, ParseError> {
+        match self.usizes(key, None)? {
+            Some(v) => Ok(v),
+            None => Err(self.missing(key)),
+        }
+    }
+    fn usize(&mut self, key: &str, default: Option<usize>) -> Result<usize, ParseError> {
+        match self.take(key) {
+            None => default.ok_or_else(|| self.missing(key)),
+            Some(a) => {
+                let t = self.scalar(a)?;
+                self.cx.int(t, "a non-negative integer")
+            }
+        }
+    }
+    fn f32(&mut self, key: &str, default: Option<f32>) -> Result<f32, ParseError> {
+        match self.take(key) {
+            None => default.ok_or_else(|| self.missing(key)),
+            Some(a) => {
+                let t = self.scalar(a)?;
+                self.cx.float(t)
+            }
+        }
+    }
+    fn bool(&mut self, key: &str) -> Result<bool, ParseError> {
+        match self.take(key) {
+            None => Ok(false),
+            Some(a) => match self.scalar(a)? {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                t => Err(self.cx.err(t, format!("expected `true` or `false`, found `{t}`"))),
+            },
+        }
+    }
+    fn act(&mut self) -> Result<Activation, ParseError> {
+        match self.take("act") {
+            None => Ok(Activation::None),
+            Some(a) => {
+                let t = self.scalar(a)?;
+                Activation::from_name(t).ok_or_else(|| {
+                    self.cx.err(t, format!("unknown activation `{t}` (expected none, relu, relu_n1_to_1 or relu6)"))
+                })
+            }
+        }
+    }
+    fn finish(self, op: Op) -> Result<Op, ParseError> {
+        if let Some(a) = self.items.first() {
+            let known: Vec<&str> = op_attr_keys(&op);
+            let hint = if known.is_empty() {
+                "it takes none".to_string()
+            } else {
+                format!("expected one of: {}", known.join(", "))
+            };
+            return Err(self.cx.err(a.key, format!("unknown attribute `{}` for `{}` ({hint})", a.key, self.op)));
+        }
+        Ok(op)
+    }
+}
+
+/// Every attribute key an op accepts (for error hints).
+fn op_attr_keys(op: &Op) -> Vec<&'static str> {
+    match op {
+        Op::Conv2d(_) => vec!["stride", "dilation", "pad", "groups", "act"],
+        Op::FullyConnected(_) | Op::Add(_) | Op::Sub(_) | Op::Mul(_) => vec!["act"],
+        Op::Clip(_) => vec!["min", "max"],
+        Op::LeakyRelu(_) => vec!["alpha"],
+        Op::MaxPool2d(_) => vec!["kernel", "stride", "pad", "act"],
+        Op::AvgPool2d(_) => vec!["kernel", "stride", "pad", "count_include_pad", "act"],
+        Op::Mean(_) => vec!["axes", "keep_dims"],
+        Op::Transpose(_) => vec!["perm"],
+        Op::Concat(_) => vec!["axis"],
+        Op::Pad(_) => vec!["before", "after", "value"],
+        Op::Softmax(_) => vec!["beta"],
+        _ => op_attrs(op).into_iter().map(|(k, _)| k).collect(),
+    }
+}
+
+fn build_op(cx: &Cx<'_>, name: &str, attrs: &[AttrAst<'_>]) -> Result<Op, ParseError> {
+    let mut seen = BTreeSet::new();
+    for a in attrs {
+        if !seen.insert(a.key) {
+            return Err(cx.err(a.key, format!("attribute `{}` is given twice", a.key)));
+        }
+    }
+    let mut a = Attrs { cx, op_at: name, op: name, items: attrs.iter().collect() };
+    let op = match name {
+        "conv2d" => Op::Conv2d(Conv2dAttrs {
+            stride: a.arr("stride", [1, 1])?,
+            dilation: a.arr("dilation", [1, 1])?,
+            pad: a.arr("pad", [0; 4])?,
+            groups: a.usize("groups", Some(1))?,
+            act: a.act()?,
+        }),
+        "fully_connected" => Op::FullyConnected(FullyConnectedAttrs { act: a.act()? }),
+        "matmul" => Op::MatMul,
+        "add" => Op::Add(BinaryAttrs { act: a.act()? }),
+        "sub" => Op::Sub(BinaryAttrs { act: a.act()? }),
+        "mul" => Op::Mul(BinaryAttrs { act: a.act()? }),
+        "relu" => Op::Relu,
+        "relu6" => Op::Relu6,
+        "clip" => Op::Clip(ClipAttrs { min: a.f32("min", None)?, max: a.f32("max", None)? }),
+        "leaky_relu" => Op::LeakyRelu(LeakyReluAttrs { alpha: a.f32("alpha", None)? }),
+        "sigmoid" => Op::Sigmoid,
+        "tanh" => Op::Tanh,
+        "hard_swish" => Op::HardSwish,
+        "max_pool2d" | "avg_pool2d" => {
+            let kernel = a.req_arr("kernel")?;
+            let stride = a.arr("stride", [1, 1])?;
+            let pad = a.arr("pad", [0; 4])?;
+            let count_include_pad = if name == "avg_pool2d" { a.bool("count_include_pad")? } else { false };
+            let act = a.act()?;
+            let p = Pool2dAttrs { kernel, stride, pad, count_include_pad, act };
+            if name == "max_pool2d" {
+                Op::MaxPool2d(p)
+            } else {
+                Op::AvgPool2d(p)
+            }
+        }
+        "mean" => Op::Mean(MeanAttrs { axes: a.req_list("axes")?, keep_dims: a.bool("keep_dims")? }),
+        "reshape" => Op::Reshape,
+        "transpose" => Op::Transpose(TransposeAttrs { perm: a.req_list("perm")? }),
+        "concat" => Op::Concat(ConcatAttrs { axis: a.usize("axis", None)? }),
+        "pad" => Op::Pad(PadAttrs {
+            before: a.req_list("before")?,
+            after: a.req_list("after")?,
+            value: a.f32("value", Some(0.0))?,
+        }),
+        "softmax" => Op::Softmax(SoftmaxAttrs { beta: a.f32("beta", Some(1.0))? }),
+        "quantize" => Op::Quantize,
+        "dequantize" => Op::Dequantize,
+        _ => {
+            return Err(cx.err(name, format!("unknown op `{name}` (known ops: {})", Op::NAMES.join(", "))));
+        }
+    };
+    a.finish(op)
+}
+
+/// Parses the text form into a graph. The graph is not verified beyond
+/// what the syntax and name resolution need: call [`crate::verify`].
+pub fn parse(src: &str) -> Result<Graph, ParseError> {
+    let cx = Cx { src };
+    let ast = match graph(src) {
+        Ok((_, g)) => g,
+        Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => {
+            return Err(cx.err(e.at, format!("expected {}, found {}", e.expected, found(e.at))));
+        }
+        Err(nom::Err::Incomplete(_)) => {
+            return Err(cx.err("", "unexpected end of input"));
+        }
+    };
+
+    let mut g = Graph::new(ast.name);
+    g.name = ast.name.to_string();
+    // Definitions: name -> definition site.
+    let mut defs: HashMap<&str, &str> = HashMap::new();
+    for (n, _) in &ast.params {
+        if let Some(prev) = defs.insert(n, n) {
+            return Err(cx.err(n, format!("`%{n}` is defined twice (first at {})", loc_of(src, prev))));
+        }
+    }
+    for s in &ast.stmts {
+        if let Some(prev) = defs.insert(s.name, s.name) {
+            return Err(cx.err(s.name, format!("`%{}` is defined twice (first at {})", s.name, loc_of(src, prev))));
+        }
+    }
+    // Every use must be defined.
+    for s in &ast.stmts {
+        if let RhsAst::Op { operands, .. } = &s.rhs {
+            for o in operands {
+                if !defs.contains_key(o) {
+                    return Err(cx.err(o, format!("use of undefined value `%{o}`")));
+                }
+            }
+        }
+    }
+    for o in &ast.outputs {
+        if !defs.contains_key(o) {
+            return Err(cx.err(o, format!("output `%{o}` is not defined")));
+        }
+    }
+
+    for (n, t) in &ast.params {
+        let ty = cx.ty(t)?;
+        let id = g.add_input(n, ty);
+        g.value_mut(id).loc = Some(loc_of(src, n));
+    }
+    // Constants first, then ops in topological order with text-order ties.
+    let mut ops = Vec::new();
+    for s in &ast.stmts {
+        match &s.rhs {
+            RhsAst::Const(t, d) => {
+                let ty = cx.ty(t)?;
+                let data = cx.data(&ty, d, t.dtype)?;
+                let id = g.add_const(s.name, ty, data);
+                g.value_mut(id).loc = Some(loc_of(src, s.name));
+            }
+            RhsAst::Op { name, operands, attrs, ty } => {
+                let op = build_op(&cx, name, attrs)?;
+                let t = cx.ty(ty)?;
+                ops.push((s.name, op, operands, t));
+            }
+        }
+    }
+    // Kahn's algorithm over the op statements, smallest text index first.
+    let index: HashMap<&str, usize> = ops.iter().enumerate().map(|(i, o)| (o.0, i)).collect();
+    let mut indeg = vec![0usize; ops.len()];
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
+    for (k, o) in ops.iter().enumerate() {
+        for a in o.2.iter() {
+            if let Some(&j) = index.get(a) {
+                indeg[k] += 1;
+                users[j].push(k);
+            }
+        }
+    }
+    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
+        (0..ops.len()).filter(|&k| indeg[k] == 0).map(std::cmp::Reverse).collect();
+    let mut placed = vec![false; ops.len()];
+    let mut ops: Vec<Option<(&str, Op, &Vec<&str>, TensorType)>> = ops.into_iter().map(Some).collect();
+    while let Some(std::cmp::Reverse(k)) = heap.pop() {
+        placed[k] = true;
+        for &u in &users[k] {
+            indeg[u] -= 1;
+            if indeg[u] == 0 {
+                heap.push(std::cmp::Reverse(u));
+            }
+        }
+        let Some((name, op, operands, ty)) = ops[k].take() else { continue };
+        let args: Vec<ValueId> = operands.iter().filter_map(|o| g.value_by_name(o)).collect();
+        let id = g.add_node(op, args, name, ty);
+        let loc = Some(loc_of(src, name));
+        g.value_mut(id).loc = loc;
+        if let Some(n) = g.producer(id) {
+            g.set_node_loc(n, loc);
+        }
+    }
+    if let Some(k) = placed.iter().position(|p| !p) {
+        if let Some((name, ..)) = &ops[k] {
+            return Err(cx.err(name, format!("`%{name}` depends on itself (the graph has a cycle)")));
+        }
+    }
+    let outs = ast.outputs.iter().filter_map(|o| g.value_by_name(o)).collect();
+    g.set_outputs(outs);
+    Ok(g)
+}
