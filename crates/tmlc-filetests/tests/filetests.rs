@@ -1,0 +1,107 @@
+//! Runs every `tests/filetests/**/*.tir` and snapshots the result.
+//!
+//! The first comment lines of a file name the test:
+//! - `# test: opt PIPELINE` — parse, verify, check that the file is in
+//!   canonical form (printing the parsed graph gives the file back, comments
+//!   aside), run the pipeline with the verifier after every pass, check
+//!   that the interpreter gives bit-identical outputs before and after on
+//!   deterministic inputs, and snapshot the printed result.
+//! - `# test: error` — parsing or verification must fail; the one-line
+//!   error (with line:col) is the snapshot.
+
+use std::path::Path;
+use tmlc_passes::{PassManager, Pipeline};
+
+fn strip_comments(t: &str) -> String {
+    t.lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn header(t: &str) -> &str {
+    t.lines()
+        .find_map(|l| l.trim().strip_prefix("# test:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("missing `# test:` header"))
+}
+
+fn bits(t: &tmlc_ir::Tensor) -> Vec<u8> {
+    t.data.to_le_bytes()
+}
+
+fn run_opt(path: &Path, text: &str, pipeline: &str) -> String {
+    let g0 = tmlc_ir::parse(text).unwrap_or_else(|e| panic!("{}:{e}", path.display()));
+    tmlc_ir::verify(&g0).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        tmlc_ir::print(&g0),
+        strip_comments(text),
+        "{} is not in canonical form",
+        path.display()
+    );
+    let mut g = g0.clone();
+    let pm = PassManager { verify_each: true };
+    let p = Pipeline::parse(pipeline).unwrap_or_else(|e| panic!("{e}"));
+    pm.run(&p, &mut g, |_, _| {}).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for seed in 0..3 {
+        let ins = tmlc_filetests::sample_inputs(&g0, seed);
+        let before = tmlc_interp::run(&g0, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let after = tmlc_interp::run(&g, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(bits(b), bits(a), "{}: pipeline changed the results", path.display());
+        }
+    }
+    let out = tmlc_ir::print(&g);
+    // The result round-trips too.
+    let again = tmlc_ir::parse(&out).unwrap_or_else(|e| panic!("reparse: {e}"));
+    assert_eq!(tmlc_ir::print(&again), out);
+    out
+}
+
+fn run_error(path: &Path, text: &str) -> String {
+    let msg = match tmlc_ir::parse(text) {
+        Err(e) => e.to_string(),
+        Ok(g) => match tmlc_ir::verify(&g) {
+            Err(e) => e.to_string(),
+            Ok(()) => panic!("{}: expected an error, the file is valid", path.display()),
+        },
+    };
+    assert!(!msg.contains('\n'), "error is not one line: {msg}");
+    let (line, rest) = msg.split_once(':').unwrap_or(("", ""));
+    let col = rest.split(':').next().unwrap_or("");
+    assert!(
+        line.parse::<u32>().is_ok() && col.parse::<u32>().is_ok(),
+        "{}: error lacks line:col: {msg}",
+        path.display()
+    );
+    msg
+}
+
+#[test]
+fn filetests() {
+    insta::glob!("../../../tests/filetests", "**/*.tir", |path| {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+        let h = header(&text);
+        let out = if let Some(p) = h.strip_prefix("opt") {
+            run_opt(path, &text, p.trim())
+        } else if h == "error" {
+            run_error(path, &text)
+        } else {
+            panic!("{}: unknown test kind `{h}`", path.display())
+        };
+        insta::assert_snapshot!(out);
+    });
+}
+
+#[test]
+fn enough_filetests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/filetests");
+    let count = |dir: &str| {
+        std::fs::read_dir(root.join(dir))
+            .map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "tir"))).count())
+            .unwrap_or(0)
+    };
+    assert!(count("ops") + count("passes") >= 30, "at least 30 op/pass filetests");
+    assert!(count("errors") >= 15, "at least 15 malformed-IR filetests");
+}

@@ -1,0 +1,64 @@
+//! `fold-constants`: evaluates ops whose operands are all constants.
+//!
+//! The result becomes a constant computed by the reference interpreter, so
+//! folding is exact by construction (same semantics as run time). Results
+//! larger than [`FoldConstants::max_elems`] are left alone, so folding
+//! cannot blow up the model (e.g. a broadcast of a scalar to a large
+//! tensor). Operands that become unused are left for `dce`.
+
+use crate::{Pass, PassError};
+use tmlc_ir::Graph;
+
+/// The `fold-constants` pass.
+pub struct FoldConstants {
+    /// Largest result (in elements) that is folded.
+    pub max_elems: usize,
+}
+
+impl Default for FoldConstants {
+    fn default() -> Self {
+        FoldConstants {
+            max_elems: 1 << 20,
+        }
+    }
+}
+
+impl Pass for FoldConstants {
+    fn name(&self) -> &'static str {
+        "fold-constants"
+    }
+    fn description(&self) -> &'static str {
+        "evaluate ops whose operands are all constants (with the reference interpreter)"
+    }
+    fn run(&self, g: &mut Graph) -> Result<bool, PassError> {
+        let order = g.topo_order().map_err(|_| PassError::Failed {
+            pass: "fold-constants",
+            message: "graph has a cycle".into(),
+        })?;
+        let mut changed = false;
+        for n in order {
+            let node = g.node(n);
+            let result = node.result;
+            let ty = g.value(result).ty.clone();
+            if ty.numel() > self.max_elems {
+                continue;
+            }
+            let Some(operands) = node
+                .operands
+                .iter()
+                .map(|&v| g.const_tensor(v))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            let refs: Vec<&tmlc_ir::Tensor> = operands.iter().collect();
+            let data = tmlc_interp::eval_op(&node.op, &refs, &ty).map_err(|e| PassError::Failed {
+                pass: "fold-constants",
+                message: format!("evaluating `%{}`: {e}", g.value(result).name),
+            })?;
+            g.make_const(result, data);
+            changed = true;
+        }
+        Ok(changed)
+    }
+}

@@ -1,0 +1,5 @@
+//! The passes, one file each.
+
+pub mod dce;
+pub mod fold_constants;
+pub mod remove_identity;

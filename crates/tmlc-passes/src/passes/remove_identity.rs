@@ -1,0 +1,59 @@
+//! `remove-identity`: removes ops that return their operand unchanged.
+//!
+//! An op is an identity when its result has exactly the operand's type
+//! (dtype, shape, quantization) and it provably computes `x`:
+//! - `reshape` to the same shape;
+//! - `transpose` with the identity permutation;
+//! - `pad` with all-zero padding;
+//! - `concat` of a single operand;
+//! - `quantize` (requantize) with identical parameters;
+//! - `clip` on f32 with `[-inf, inf]`.
+//!
+//! Uses of the result (and graph outputs) are redirected to the operand.
+//! Graph outputs keep their position; their name becomes the operand's.
+
+use crate::{Pass, PassError};
+use tmlc_ir::{DType, Graph, Op};
+
+/// The `remove-identity` pass.
+pub struct RemoveIdentity;
+
+fn is_identity(op: &Op, in_dtype: DType) -> bool {
+    match op {
+        Op::Reshape => true,
+        Op::Transpose(t) => t.perm.iter().enumerate().all(|(i, &p)| i == p),
+        Op::Pad(p) => p.before.iter().chain(&p.after).all(|&x| x == 0),
+        Op::Concat(_) => true,
+        Op::Quantize => in_dtype != DType::F32,
+        Op::Clip(c) => in_dtype == DType::F32 && c.min == f32::NEG_INFINITY && c.max == f32::INFINITY,
+        _ => false,
+    }
+}
+
+impl Pass for RemoveIdentity {
+    fn name(&self) -> &'static str {
+        "remove-identity"
+    }
+    fn description(&self) -> &'static str {
+        "remove no-op reshapes, transposes, pads, single-operand concats, same-parameter requantizations"
+    }
+    fn run(&self, g: &mut Graph) -> Result<bool, PassError> {
+        let mut changed = false;
+        for n in g.node_ids() {
+            let node = g.node(n);
+            if node.operands.len() != 1 {
+                continue;
+            }
+            let x = node.operands[0];
+            let r = node.result;
+            let (xt, rt) = (&g.value(x).ty, &g.value(r).ty);
+            if xt != rt || !is_identity(&node.op, xt.dtype) {
+                continue;
+            }
+            g.replace_all_uses(r, x);
+            g.remove_node(n);
+            changed = true;
+        }
+        Ok(changed)
+    }
+}

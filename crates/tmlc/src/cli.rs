@@ -1,0 +1,83 @@
+//! Command-line definition (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// tmlc compiles a trained neural network (TFLite or ONNX) into plain C for
+/// Arm Cortex-M microcontrollers: no interpreter, no heap, one static arena.
+///
+/// The main job is `tmlc MODEL -o model.c`, which writes model.c and
+/// model.h. The subcommands work on tmlc's textual IR (.tir, see
+/// spec/ir.md): `tmlc opt` runs passes like mlir-opt, `tmlc run` executes a
+/// graph with the reference interpreter.
+#[derive(Parser, Debug)]
+#[command(name = "tmlc", version, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub compile: CompileArgs,
+}
+
+/// Arguments of the main job (compile a model to C).
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// The model to compile (.tflite, .onnx, or textual IR .tir).
+    #[arg(required = true)]
+    pub model: Option<PathBuf>,
+    /// Output C file; the header is written beside it with extension .h.
+    #[arg(short, long, value_name = "FILE.c")]
+    pub output: Option<PathBuf>,
+    /// Prefix of every generated symbol (default: the model's file stem).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run passes on a textual IR file and print the result (like mlir-opt).
+    Opt(OptArgs),
+    /// Execute a textual IR graph with the reference interpreter.
+    ///
+    /// Inputs and outputs are raw little-endian tensors in the graph's
+    /// input/output dtypes and shapes, one file per tensor, in order.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct OptArgs {
+    /// Input IR file (.tir); `-` reads standard input.
+    #[arg(required_unless_present = "list_passes")]
+    pub input: Option<PathBuf>,
+    /// Comma-separated pass pipeline, e.g. `dce,fold-constants`.
+    /// Default: the standard pipeline (see --list-passes).
+    #[arg(long, short = 'p', value_name = "PASSES")]
+    pub passes: Option<String>,
+    /// Write the result here instead of standard output.
+    #[arg(short, long, value_name = "OUT.tir")]
+    pub output: Option<PathBuf>,
+    /// Print the IR after every pass (to standard error).
+    #[arg(long)]
+    pub print_after_all: bool,
+    /// Verify the IR after every pass (always on in debug builds).
+    #[arg(long)]
+    pub verify_each: bool,
+    /// Print per-pass timing to standard error.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// List the available passes and the default pipeline, then exit.
+    #[arg(long)]
+    pub list_passes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Input IR file (.tir).
+    pub input: PathBuf,
+    /// Raw input tensor file, once per graph input, in order.
+    #[arg(long = "input", value_name = "FILE.bin")]
+    pub inputs: Vec<PathBuf>,
+    /// Raw output tensor file, once per graph output, in order.
+    #[arg(long = "output", value_name = "FILE.bin")]
+    pub outputs: Vec<PathBuf>,
+}
