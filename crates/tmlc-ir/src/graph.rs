@@ -479,14 +479,26 @@ impl Graph {
         if order.len() == indeg.len() {
             Ok(order)
         } else {
-            let done: HashSet<_> = order.iter().copied().collect();
-            let mut stuck: Vec<NodeId> = indeg
-                .keys()
-                .map(|&ix| NodeId::from_ix(ix))
-                .filter(|n| !done.contains(n))
-                .collect();
+            // Every unordered node has an unordered predecessor; walking
+            // predecessors `len` times lands on a cycle.
+            let done: HashSet<_> = order.iter().map(|n| n.ix()).collect();
+            let mut stuck: Vec<NodeIndex<u32>> =
+                indeg.keys().copied().filter(|ix| !done.contains(ix)).collect();
             stuck.sort();
-            Err(stuck[0])
+            let mut at = stuck[0];
+            for _ in 0..stuck.len() {
+                let mut preds: Vec<_> = self
+                    .nodes
+                    .neighbors_directed(at, Direction::Incoming)
+                    .filter(|p| !done.contains(p))
+                    .collect();
+                preds.sort();
+                match preds.first() {
+                    Some(&p) => at = p,
+                    None => break,
+                }
+            }
+            Err(NodeId::from_ix(at))
         }
     }
 

@@ -184,8 +184,20 @@ pub fn verify(g: &Graph) -> Result<(), VerifyErrors> {
     }
 }
 
+/// Largest supported rank.
+pub const MAX_RANK: usize = 8;
+/// Largest supported tensor, in bytes.
+pub const MAX_TENSOR_BYTES: u128 = 1 << 40;
+
 /// Checks that a type is well-formed on its own (quantization parameters).
 pub fn check_type(t: &TensorType) -> Result<(), String> {
+    if t.rank() > MAX_RANK {
+        return Err(format!("rank {} is above the maximum {MAX_RANK}", t.rank()));
+    }
+    let bytes = t.shape.iter().fold(t.dtype.size() as u128, |a, &d| a.saturating_mul(d as u128));
+    if bytes > MAX_TENSOR_BYTES {
+        return Err("tensor is too large (more than 2^40 bytes)".into());
+    }
     let Some(q) = &t.quant else { return Ok(()) };
     let Some((lo, hi)) = t.dtype.int_range() else {
         return Err(format!("{} cannot be quantized", t.dtype));
@@ -294,8 +306,8 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
                     return Err(format!("bias must have shape [{}], has {}", w[0], dims(&b.shape)));
                 }
             }
-            let ho = window_out(x[1], a.pad[0] + a.pad[2], w[1], a.stride[0], a.dilation[0])?;
-            let wo = window_out(x[2], a.pad[1] + a.pad[3], w[2], a.stride[1], a.dilation[1])?;
+            let ho = window_out(x[1], a.pad[0].saturating_add(a.pad[2]), w[1], a.stride[0], a.dilation[0])?;
+            let wo = window_out(x[2], a.pad[1].saturating_add(a.pad[3]), w[2], a.stride[1], a.dilation[1])?;
             Ok(vec![x[0], ho, wo, w[0]])
         }
         Op::FullyConnected(_) => {
@@ -339,6 +351,15 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
                     return Err(format!("clip range [{:?}, {:?}] is empty", c.min, c.max));
                 }
             }
+            match op {
+                Op::Softmax(s) if !(s.beta.is_finite() && s.beta > 0.0) => {
+                    return Err(format!("beta {:?} must be positive and finite", s.beta))
+                }
+                Op::LeakyRelu(l) if !l.alpha.is_finite() => {
+                    return Err(format!("alpha {:?} must be finite", l.alpha))
+                }
+                _ => {}
+            }
             if matches!(op, Op::Softmax(_)) && x.is_empty() {
                 return Err("input must have rank >= 1".into());
             }
@@ -346,8 +367,11 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
         }
         Op::MaxPool2d(a) | Op::AvgPool2d(a) => {
             rank_is(x, 4, "input")?;
-            let ho = window_out(x[1], a.pad[0] + a.pad[2], a.kernel[0], a.stride[0], 1)?;
-            let wo = window_out(x[2], a.pad[1] + a.pad[3], a.kernel[1], a.stride[1], 1)?;
+            if a.count_include_pad && matches!(op, Op::MaxPool2d(_)) {
+                return Err("count_include_pad applies to avg_pool2d only".into());
+            }
+            let ho = window_out(x[1], a.pad[0].saturating_add(a.pad[2]), a.kernel[0], a.stride[0], 1)?;
+            let wo = window_out(x[2], a.pad[1].saturating_add(a.pad[3]), a.kernel[1], a.stride[1], 1)?;
             if a.pad[0] >= a.kernel[0] || a.pad[2] >= a.kernel[0] || a.pad[1] >= a.kernel[1] || a.pad[3] >= a.kernel[1] {
                 return Err("padding must be smaller than the window".into());
             }
@@ -389,7 +413,7 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
                 if s.len() != x.len() || s.iter().zip(x).enumerate().any(|(i, (p, q))| i != a.axis && p != q) {
                     return Err(format!("cannot concatenate {} and {} on axis {}", dims(x), dims(s), a.axis));
                 }
-                out[a.axis] += s[a.axis];
+                out[a.axis] = out[a.axis].checked_add(s[a.axis]).ok_or("concatenated axis too large")?;
             }
             Ok(out)
         }
@@ -400,7 +424,10 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
             if !a.value.is_finite() {
                 return Err("pad value must be finite".into());
             }
-            Ok(x.iter().zip(a.before.iter().zip(&a.after)).map(|(d, (b, e))| d + b + e).collect())
+            x.iter()
+                .zip(a.before.iter().zip(&a.after))
+                .map(|(d, (b, e))| d.checked_add(*b).and_then(|v| v.checked_add(*e)).ok_or_else(|| "padding too large".to_string()))
+                .collect()
         }
     }
 }
@@ -520,15 +547,7 @@ pub fn check_op(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), St
             dims(&shape)
         ));
     }
-    check_dtypes(op, ins, out)?;
-    if let Some(w) = ins.get(1) {
-        if let (Op::Conv2d(_) | Op::FullyConnected(_), Some(q)) = (op, &w.quant) {
-            if q.axis == Some(0) && q.scale.len() != w.shape[0] {
-                return Err("per-channel weight scales must match output channels".into());
-            }
-        }
-    }
-    Ok(())
+    check_dtypes(op, ins, out)
 }
 
 /// The verifier's view of a node, for callers that need one op checked.

@@ -109,20 +109,42 @@ fn ident(i: &str) -> R<'_, &str> {
     lex(take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.'))(i)
 }
 
-/// `%name`, returning the name and its offset-carrying slice.
+/// `%name`, returning the whole token (with `%`, so that errors point at
+/// it); [`bare`] strips the sigil.
 fn vref(i: &str) -> R<'_, &str> {
-    lex(preceded(
+    lex(recognize(preceded(
         char('%'),
         take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.'),
-    ))(i)
+    )))(i)
 }
 
-/// A number or word token: sign, digits, letters, `.`, `+`/`-` after `e`.
+/// A value name without its `%`.
+fn bare(tok: &str) -> &str {
+    tok.strip_prefix('%').unwrap_or(tok)
+}
+
+/// A number or word token: an optional leading `-`, then letters, digits,
+/// `.`, `_`, `+`, and `-` directly after an exponent `e`/`E` (`9e-5`).
 fn scalar(i: &str) -> R<'_, &str> {
-    lex(recognize(pair(
-        opt(char('-')),
-        take_while1(|c: char| c.is_ascii_alphanumeric() || c == '.' || c == '+' || c == '_'),
-    )))(i)
+    let start = usize::from(i.starts_with('-'));
+    let mut end = start;
+    let mut prev = ' ';
+    for c in i[start..].chars() {
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '+' | '_')
+            || (c == '-' && matches!(prev, 'e' | 'E') && end > start);
+        if !ok {
+            break;
+        }
+        prev = c;
+        end += c.len_utf8();
+    }
+    if end == start {
+        return Err(nom::Err::Error(PErr { at: i, expected: "a value" }));
+    }
+    let (tok, rest) = (&i[..end], &i[end..]);
+    let (rest, _) = ws(rest)?;
+    Ok((rest, tok))
 }
 
 /// `[a, b, ...]` of scalar tokens.
@@ -232,6 +254,9 @@ fn stmt(i: &str) -> R<'_, StmtAst<'_>> {
     let (i, _) = sym(")", "`,` or `)` or an operand `%name`")(i)?;
     let (i, attrs) = opt(|i| {
         let (i, _) = lex(char('{'))(i)?;
+        if let Ok((i, _)) = lex(char::<_, PErr>('}'))(i) {
+            return Ok((i, Vec::new()));
+        }
         let (i, a) = separated_list0(lex(char(',')), attr)(i)?;
         let (i, _) = sym("}", "`,` or `}`")(i)?;
         Ok((i, a))
@@ -350,19 +375,11 @@ impl<'s> Cx<'s> {
         let dtype = DType::from_name(t.dtype).ok_or_else(|| {
             self.err(t.dtype, format!("unknown dtype `{}` (expected f32, i8, u8, i16, i32, i64 or bool)", t.dtype))
         })?;
-        let mut shape = Vec::with_capacity(t.dims.len());
-        let mut total: u128 = 1;
-        for d in &t.dims {
-            let v: usize = self.int(d, "a dimension (non-negative integer)")?;
-            total = total.saturating_mul(v as u128);
-            if total * dtype.size() as u128 > 1u128 << 40 {
-                return Err(self.err(d, "tensor is too large (more than 2^40 bytes)"));
-            }
-            shape.push(v);
-        }
-        if shape.len() > 8 {
-            return Err(self.err(t.dtype, "rank above 8 is not supported"));
-        }
+        let shape = t
+            .dims
+            .iter()
+            .map(|d| self.int::<usize>(d, "a dimension (non-negative integer)"))
+            .collect::<Result<Vec<_>, _>>()?;
         let quant = match &t.quant {
             None => None,
             Some(q) => {
@@ -645,12 +662,12 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
     let mut defs: HashMap<&str, &str> = HashMap::new();
     for (n, _) in &ast.params {
         if let Some(prev) = defs.insert(n, n) {
-            return Err(cx.err(n, format!("`%{n}` is defined twice (first at {})", loc_of(src, prev))));
+            return Err(cx.err(n, format!("`{n}` is defined twice (first at {})", loc_of(src, prev))));
         }
     }
     for s in &ast.stmts {
         if let Some(prev) = defs.insert(s.name, s.name) {
-            return Err(cx.err(s.name, format!("`%{}` is defined twice (first at {})", s.name, loc_of(src, prev))));
+            return Err(cx.err(s.name, format!("`{}` is defined twice (first at {})", s.name, loc_of(src, prev))));
         }
     }
     // Every use must be defined.
@@ -658,20 +675,20 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
         if let RhsAst::Op { operands, .. } = &s.rhs {
             for o in operands {
                 if !defs.contains_key(o) {
-                    return Err(cx.err(o, format!("use of undefined value `%{o}`")));
+                    return Err(cx.err(o, format!("use of undefined value `{o}`")));
                 }
             }
         }
     }
     for o in &ast.outputs {
         if !defs.contains_key(o) {
-            return Err(cx.err(o, format!("output `%{o}` is not defined")));
+            return Err(cx.err(o, format!("output `{o}` is not defined")));
         }
     }
 
     for (n, t) in &ast.params {
         let ty = cx.ty(t)?;
-        let id = g.add_input(n, ty);
+        let id = g.add_input(bare(n), ty);
         g.value_mut(id).loc = Some(loc_of(src, n));
     }
     // Constants first, then ops in topological order with text-order ties.
@@ -681,7 +698,7 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
             RhsAst::Const(t, d) => {
                 let ty = cx.ty(t)?;
                 let data = cx.data(&ty, d, t.dtype)?;
-                let id = g.add_const(s.name, ty, data);
+                let id = g.add_const(bare(s.name), ty, data);
                 g.value_mut(id).loc = Some(loc_of(src, s.name));
             }
             RhsAst::Op { name, operands, attrs, ty } => {
@@ -716,20 +733,30 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
             }
         }
         let Some((name, op, operands, ty)) = ops[k].take() else { continue };
-        let args: Vec<ValueId> = operands.iter().filter_map(|o| g.value_by_name(o)).collect();
-        let id = g.add_node(op, args, name, ty);
+        let args: Vec<ValueId> = operands.iter().filter_map(|o| g.value_by_name(bare(o))).collect();
+        let id = g.add_node(op, args, bare(name), ty);
         let loc = Some(loc_of(src, name));
         g.value_mut(id).loc = loc;
         if let Some(n) = g.producer(id) {
             g.set_node_loc(n, loc);
         }
     }
-    if let Some(k) = placed.iter().position(|p| !p) {
+    if let Some(mut k) = placed.iter().position(|p| !p) {
+        // Walk unplaced operands: after `len` steps the walk is on a cycle.
+        for _ in 0..ops.len() {
+            let next = ops[k]
+                .as_ref()
+                .and_then(|o| o.2.iter().filter_map(|a| index.get(a)).find(|&&j| !placed[j]));
+            match next {
+                Some(&j) => k = j,
+                None => break,
+            }
+        }
         if let Some((name, ..)) = &ops[k] {
-            return Err(cx.err(name, format!("`%{name}` depends on itself (the graph has a cycle)")));
+            return Err(cx.err(name, format!("`{name}` depends on itself (the graph has a cycle)")));
         }
     }
-    let outs = ast.outputs.iter().filter_map(|o| g.value_by_name(o)).collect();
+    let outs = ast.outputs.iter().filter_map(|o| g.value_by_name(bare(o))).collect();
     g.set_outputs(outs);
     Ok(g)
 }

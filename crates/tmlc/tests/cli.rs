@@ -1,0 +1,133 @@
+//! End-to-end tests of the `tmlc` binary: exit codes, one-line errors,
+//! `opt` and `run` on real files.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn tmlc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tmlc"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tmlc: {e}"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tmlc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    d.join(name)
+}
+
+fn write(name: &str, text: &[u8]) -> String {
+    let p = tmp(name);
+    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    p.display().to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const MLP: &str = "graph @mlp(%x: i8[1,4] q(0.5, -3)) -> (%y) {
+  %w = const i8[2,4] q(0.25, 0) [1, 2, 3, 4, -1, -2, -3, -4]
+  %b = const i32[2] [10, -10]
+  %y = fully_connected(%x, %w, %b) {act = relu} : i8[1,2] q(1.0, 5)
+}
+";
+
+#[test]
+fn help_explains_every_command() {
+    let o = tmlc(&["--help"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for word in ["opt", "run", "model.c", "--output"] {
+        assert!(out.contains(word), "--help lacks {word}:\n{out}");
+    }
+    for sub in ["opt", "run"] {
+        let o = tmlc(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub} --help");
+    }
+}
+
+#[test]
+fn opt_runs_a_pipeline() {
+    let src = "graph @t(%x: f32[2]) -> (%y) {
+  %a = const f32[2] [1.0, 2.0]
+  %b = relu(%a) : f32[2]
+  %y = add(%x, %b) : f32[2]
+}
+";
+    let f = write("fold.tir", src.as_bytes());
+    let o = tmlc(&["opt", &f, "--passes", "fold-constants,dce", "-v"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "graph @t(%x: f32[2]) -> (%y) {
+  %b = const f32[2] [1.0, 2.0]
+  %y = add(%x, %b) : f32[2]
+}
+"
+    );
+    assert!(stderr(&o).contains("pass fold-constants"), "{}", stderr(&o));
+}
+
+#[test]
+fn opt_print_after_all_and_output_file() {
+    let f = write("mlp.tir", MLP.as_bytes());
+    let out = tmp("mlp.out.tir");
+    let o = tmlc(&["opt", &f, "--passes", "dce", "--print-after-all", "-o", &out.display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("# after dce"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), MLP);
+}
+
+#[test]
+fn errors_are_one_line_with_location_and_exit_1() {
+    let f = write("bad.tir", b"graph @t(%x: f32[2]) -> (%y) {\n  %y = gelu(%x) : f32[2]\n}\n");
+    let o = tmlc(&["opt", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.starts_with("error: ") && e.contains("bad.tir:2:8: unknown op `gelu`"), "{e}");
+
+    let o = tmlc(&["opt", &write("mlp2.tir", MLP.as_bytes()), "--passes", "dce,nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown pass `nope`"), "{}", stderr(&o));
+
+    let o = tmlc(&["opt", "/nonexistent/x.tir"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/x.tir"));
+
+    let o = tmlc(&["opt", &write("bin.tir", &[0xff, 0xfe, 0x00])]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not UTF-8"));
+}
+
+#[test]
+fn run_executes_the_interpreter() {
+    let f = write("run.tir", MLP.as_bytes());
+    // x = [1, 2, 3, 4] raw int8.
+    let x = write("x.bin", &[1, 2, 3, 4]);
+    let y = tmp("y.bin");
+    let o = tmlc(&["run", &f, "--input", &x, "--output", &y.display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // acc0 = sum w*(x+3) + 10 = 1*4+2*5+3*6+4*7 + 10 = 70;
+    // real multiplier 0.5*0.25/1.0 = 0.125 -> 8.75 -> 9, + zp 5 = 14.
+    // acc1 = -60 - 10 = -70 -> -8.75 -> -9 + 5 = -4, relu clamps at zp 5.
+    assert_eq!(std::fs::read(&y).unwrap_or_default(), vec![14u8, 5]);
+
+    let short = write("short.bin", &[1, 2]);
+    let o = tmlc(&["run", &f, "--input", &short, "--output", &y.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("needs 4 bytes, the file has 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn main_job_reports_unsupported_formats_clearly() {
+    let m = write("m.tflite", b"TFL3");
+    let o = tmlc(&[&m, "-o", "model.c"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    let o = tmlc(&[&write("m.xyz", b""), "-o", "model.c"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown model format"));
+}
