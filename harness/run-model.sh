@@ -32,7 +32,9 @@
 # Environment: CC (default gcc), ARM_CC (arm-none-eabi-gcc), ARM_SIZE
 # (arm-none-eabi-size), QEMU (qemu-system-arm), TMLC_TIMEOUT (seconds per
 # run, default 600), TMLC_STACK_SIZE (bytes, overrides the linker script's
-# default), TMLC_INSNCOUNT_SO (a prebuilt harness/qemu/insncount.c plugin).
+# default), TMLC_INSNCOUNT_SO (a prebuilt harness/qemu/insncount.c plugin),
+# TMLC_HOST_CFLAGS / TMLC_ARM_CFLAGS (extra compiler flags, appended, e.g.
+# "-fsanitize=address,undefined" or "-ffp-contract=fast"), TMLC_KEEP_TMP=1.
 set -euo pipefail
 
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -135,7 +137,7 @@ run_logged() {
 
 explain_rc() { # human-readable meaning of a harness exit code
     case $1 in
-    1) echo "I/O error" ;;
+    1) echo "I/O error, or QEMU itself failed (see its message above)" ;;
     2) echo "input file size does not match the model's inputs" ;;
     3) echo "${name}_invoke returned non-zero" ;;
     4) echo "the model wrote past the end of an input/output buffer" ;;
@@ -148,7 +150,9 @@ explain_rc() { # human-readable meaning of a harness exit code
 
 # ---- host ----------------------------------------------------------------
 if [[ $target == host ]]; then
-    run_logged "host build" "$CC" -O2 -std=c11 -Wall -Wextra -Werror "-DTMLC_MODEL=$name" \
+    read -r -a extra_host <<<"${TMLC_HOST_CFLAGS:-}"
+    run_logged "host build" "$CC" -O2 -std=c11 -Wall -Wextra -Werror ${extra_host[@]+"${extra_host[@]}"} \
+        "-DTMLC_MODEL=$name" \
         -include "$model_dir/model.h" "$HARNESS_DIR/host_main.c" "$model_dir/model.c" -lm \
         -o "$tmp/run" || die 65 "host build failed"
     rc=0
@@ -160,8 +164,13 @@ fi
 
 # ---- Cortex-M4 build -------------------------------------------------------
 if [[ $target == m4 ]]; then ldscript=$HARNESS_DIR/m4/m4.ld; else ldscript=$HARNESS_DIR/m4/m4_big.ld; fi
+# -std=c11 as on the host: it also implies -ffp-contract=off (GCC's GNU modes
+# default to =fast, which fuses a*b+c into vfma on the M4 and makes float
+# results differ from the host's); -ffp-contract=off states it explicitly.
 ARM_FLAGS=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2
-    -ffunction-sections -fdata-sections -std=c11 -Wall -Wextra -Werror)
+    -ffunction-sections -fdata-sections -std=c11 -ffp-contract=off -Wall -Wextra -Werror)
+read -r -a extra_arm <<<"${TMLC_ARM_CFLAGS:-}"
+ARM_FLAGS+=(${extra_arm[@]+"${extra_arm[@]}"})
 MAIN_FLAGS=("-DTMLC_MODEL=$name" -include "$model_dir/model.h" '-DIN_FILE="in.bin"' '-DOUT_FILE="out.bin"')
 LINK_FLAGS=(-nostartfiles --specs=nano.specs -T "$ldscript" -Wl,--gc-sections)
 if [[ -n ${TMLC_STACK_SIZE:-} ]]; then
@@ -207,6 +216,23 @@ for n in "${invokes_list[@]}"; do
         "-Wl,-Map=$tmp/fw$n.map" "$tmp/startup.o" "$tmp/semihost.o" \
         "$tmp/main$n.o" "$tmp/model.o" -lm -o "$tmp/fw$n.elf" || die 65 "linking the M4 firmware failed"
 done
+
+# Section sizes (both firmwares differ only in one immediate; use fw1).
+# flash = .text + .rodata + .ARM.exidx + .data;  static RAM = .data + .bss.
+# Any other non-empty section (besides comments, attributes and debug info)
+# is one the linker scripts do not place: ld puts such "orphans" somewhere on
+# its own, e.g. writable data into RAM without a flash copy, so it would run
+# uninitialised.  Refuse to run such firmware.
+command -v "$ARM_SIZE" >/dev/null 2>&1 || die 64 "'$ARM_SIZE' not found in PATH (binutils-arm-none-eabi)"
+sizes=$("$ARM_SIZE" -A -d "$tmp/fw1.elf" | awk '
+    $1 == ".text" { t = $2 } $1 == ".rodata" { r = $2 } $1 == ".ARM.exidx" { x = $2 }
+    $1 == ".data" { d = $2 } $1 == ".bss" { b = $2 }
+    $1 ~ /^\./ && $1 !~ /^\.(text|rodata|ARM\.exidx|data|bss|init_array|comment|ARM\.attributes|debug.*)$/ && $2 > 0 {
+        orphans = orphans " " $1 "(" $2 " bytes)" }
+    END { printf "%d %d %d %d %d%s\n", t, r, x, d, b, orphans }')
+read -r s_text s_rodata s_exidx s_data s_bss orphans <<<"$sizes"
+[[ -z $orphans ]] || die 65 "section(s) not placed by $(basename "$ldscript"):$orphans;" \
+    "put the data in .text/.rodata/.data/.bss input sections"
 
 # ---- Cortex-M4 run -----------------------------------------------------------
 # run_fw N: run fw$N.elf in $tmp/run$N (QEMU's cwd, where the semihosting
@@ -260,15 +286,6 @@ n2=$(read_count 2)
 per=$((n2 - n1 - LOOP_OVERHEAD))
 [[ $per -ge 0 ]] || die 1 "instruction counts make no sense: INVOKES=1 $n1, INVOKES=2 $n2"
 
-# Section sizes (both firmwares differ only in one immediate; use fw1).
-# flash = .text + .rodata + .ARM.exidx + .data;  static RAM = .data + .bss.
-sizes=$("$ARM_SIZE" -A -d "$tmp/fw1.elf" | awk '
-    $1 == ".text" { t = $2 } $1 == ".rodata" { r = $2 } $1 == ".ARM.exidx" { x = $2 }
-    $1 == ".data" { d = $2 } $1 == ".bss" { b = $2 }
-    $1 ~ /^\./ && $1 !~ /^\.(text|rodata|ARM\.exidx|data|bss|init_array|comment|ARM\.attributes|debug.*)$/ && $2 > 0 {
-        printf "run-model.sh: warning: section %s (%d bytes) is not counted\n", $1, $2 > "/dev/stderr" }
-    END { printf "%d %d %d %d %d\n", t, r, x, d, b }')
-read -r s_text s_rodata s_exidx s_data s_bss <<<"$sizes"
 # The harness's own I/O buffers (tmlc_in0.., tmlc_out0.., guard zones included)
 # are part of .bss; reported separately because TFLM keeps I/O in its arena.
 io_bytes=$("$ARM_NM" -S -t d "$tmp/fw1.elf" | awk '$4 ~ /^tmlc_(in|out)[0-7]$/ { s += $2 } END { print s + 0 }')

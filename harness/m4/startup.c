@@ -120,21 +120,26 @@ __attribute__((naked)) static void Fault_Handler(void) {
             "b tmlc_fault\n\t");
 }
 
-typedef void (*vector_t)(void);
+/* A vector table entry: the initial stack pointer or a handler address.
+ * (A union keeps the table free of object-to-function pointer casts.) */
+typedef union {
+    uint32_t *stack_top;
+    void (*handler)(void);
+} vector_t;
 
 /* Vector table: placed at address 0 by the linker script (KEEP(.vectors)). */
 __attribute__((section(".vectors"), used)) static const vector_t vectors[16] = {
-    (vector_t)__stack_top, /*  0: initial main stack pointer */
-    Reset_Handler,         /*  1: Reset */
-    Fault_Handler,         /*  2: NMI */
-    Fault_Handler,         /*  3: HardFault */
-    Fault_Handler,         /*  4: MemManage */
-    Fault_Handler,         /*  5: BusFault */
-    Fault_Handler,         /*  6: UsageFault */
-    0, 0, 0, 0,            /*  7-10: reserved */
-    Fault_Handler,         /* 11: SVCall */
-    Fault_Handler,         /* 12: DebugMonitor */
-    0,                     /* 13: reserved */
-    Fault_Handler,         /* 14: PendSV */
-    Fault_Handler,         /* 15: SysTick */
+    {.stack_top = __stack_top}, /*  0: initial main stack pointer */
+    {.handler = Reset_Handler}, /*  1: Reset */
+    {.handler = Fault_Handler}, /*  2: NMI */
+    {.handler = Fault_Handler}, /*  3: HardFault */
+    {.handler = Fault_Handler}, /*  4: MemManage */
+    {.handler = Fault_Handler}, /*  5: BusFault */
+    {.handler = Fault_Handler}, /*  6: UsageFault */
+    {0}, {0}, {0}, {0},         /*  7-10: reserved */
+    {.handler = Fault_Handler}, /* 11: SVCall */
+    {.handler = Fault_Handler}, /* 12: DebugMonitor */
+    {0},                        /* 13: reserved */
+    {.handler = Fault_Handler}, /* 14: PendSV */
+    {.handler = Fault_Handler}, /* 15: SysTick */
 };

@@ -93,7 +93,15 @@ impl Gen<'_, '_> {
         let dtype = data.dtype();
         self.counter += 1;
         let name = format!("k{}", self.counter);
-        self.g.add_const(&name, TensorType { dtype, shape, quant: q }, data)
+        self.g.add_const(
+            &name,
+            TensorType {
+                dtype,
+                shape,
+                quant: q,
+            },
+            data,
+        )
     }
 
     fn activation_const(&mut self, shape: Vec<usize>) -> ValueId {
@@ -112,10 +120,12 @@ impl Gen<'_, '_> {
         let name = format!("b{}", self.counter);
         if self.quant {
             let d = TensorData::I32((0..n).map(|_| self.c.below(2001) as i32 - 1000).collect());
-            self.g.add_const(&name, TensorType::new(DType::I32, vec![n]), d)
+            self.g
+                .add_const(&name, TensorType::new(DType::I32, vec![n]), d)
         } else {
             let d = TensorData::F32((0..n).map(|_| self.c.float()).collect());
-            self.g.add_const(&name, TensorType::new(DType::F32, vec![n]), d)
+            self.g
+                .add_const(&name, TensorType::new(DType::F32, vec![n]), d)
         }
     }
 
@@ -173,7 +183,12 @@ impl Gen<'_, '_> {
                 let a = Conv2dAttrs {
                     stride: [self.c.range(1, 2), self.c.range(1, 2)],
                     dilation: [self.c.range(1, 2), 1],
-                    pad: [self.c.below(2), self.c.below(2), self.c.below(2), self.c.below(2)],
+                    pad: [
+                        self.c.below(2),
+                        self.c.below(2),
+                        self.c.below(2),
+                        self.c.below(2),
+                    ],
                     groups,
                     act: self.act(),
                 };
@@ -221,9 +236,14 @@ impl Gen<'_, '_> {
                     7 => Op::Relu6,
                     8 => {
                         let lo = self.c.float();
-                        Op::Clip(ClipAttrs { min: lo, max: lo + self.c.float().abs() })
+                        Op::Clip(ClipAttrs {
+                            min: lo,
+                            max: lo + self.c.float().abs(),
+                        })
                     }
-                    9 => Op::LeakyRelu(LeakyReluAttrs { alpha: self.c.pick(&[0.1f32, 0.2, 0.01]) }),
+                    9 => Op::LeakyRelu(LeakyReluAttrs {
+                        alpha: self.c.pick(&[0.1f32, 0.2, 0.01]),
+                    }),
                     10 => Op::Sigmoid,
                     11 => Op::Tanh,
                     _ => Op::HardSwish,
@@ -242,7 +262,12 @@ impl Gen<'_, '_> {
                 let mut a = Pool2dAttrs::new([self.c.range(1, 3), self.c.range(1, 3)]);
                 a.stride = [self.c.range(1, 2), self.c.range(1, 2)];
                 if a.kernel[0] > 1 && self.c.flag() {
-                    a.pad = [1, a.kernel[1] / 2, a.kernel[0] - 1 - (a.kernel[0] > 2) as usize, 0];
+                    a.pad = [
+                        1,
+                        a.kernel[1] / 2,
+                        a.kernel[0] - 1 - (a.kernel[0] > 2) as usize,
+                        0,
+                    ];
                 }
                 a.act = self.act();
                 let op = if kind == 13 {
@@ -271,7 +296,10 @@ impl Gen<'_, '_> {
                     1 => vec![1, n],
                     _ => xt.shape.clone(),
                 };
-                let out = TensorType { shape, ..xt.clone() };
+                let out = TensorType {
+                    shape,
+                    ..xt.clone()
+                };
                 self.add(Op::Reshape, vec![x], out)
             }
             17 => {
@@ -283,7 +311,12 @@ impl Gen<'_, '_> {
                 self.add(Op::Transpose(TransposeAttrs { perm }), vec![x], xt.clone())
             }
             18 if !xt.shape.is_empty() => {
-                let same: Vec<ValueId> = self.pool.iter().copied().filter(|&v| self.ty(v) == xt).collect();
+                let same: Vec<ValueId> = self
+                    .pool
+                    .iter()
+                    .copied()
+                    .filter(|&v| self.ty(v) == xt)
+                    .collect();
                 let y = self.c.pick(&same);
                 let axis = self.c.below(xt.rank());
                 self.add(Op::Concat(ConcatAttrs { axis }), vec![x, y], xt.clone())
@@ -293,7 +326,15 @@ impl Gen<'_, '_> {
                 let before = (0..r).map(|_| self.c.below(2)).collect();
                 let after = (0..r).map(|_| self.c.below(2)).collect();
                 let value = if self.c.flag() { 0.0 } else { self.c.float() };
-                self.add(Op::Pad(PadAttrs { before, after, value }), vec![x], xt.clone())
+                self.add(
+                    Op::Pad(PadAttrs {
+                        before,
+                        after,
+                        value,
+                    }),
+                    vec![x],
+                    xt.clone(),
+                )
             }
             20 if !xt.shape.is_empty() => {
                 let mut out = xt.clone();
@@ -363,7 +404,13 @@ pub fn build_graph(choices: &[u32]) -> Graph {
         TensorType::new(DType::F32, shape.clone())
     };
     let x = g.add_input("x", ty);
-    let mut gen = Gen { c: &mut c, g, quant, pool: vec![x], counter: 0 };
+    let mut gen = Gen {
+        c: &mut c,
+        g,
+        quant,
+        pool: vec![x],
+        counter: 0,
+    };
     // Sometimes a constant-only chain, which fold-constants must fold.
     if gen.c.flag() {
         let k = gen.activation_const(vec![shape[3]]);
@@ -389,9 +436,13 @@ pub fn build_graph(choices: &[u32]) -> Graph {
 /// Deterministic inputs for `g`: f32 in `[-3, 3]`, integers over their
 /// whole range (a simple LCG seeded with `seed`).
 pub fn sample_inputs(g: &Graph, seed: u64) -> Vec<Tensor> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 33) as u32
     };
     g.inputs()
@@ -400,7 +451,11 @@ pub fn sample_inputs(g: &Graph, seed: u64) -> Vec<Tensor> {
             let ty = g.value(v).ty.clone();
             let n = ty.numel();
             let data = match ty.dtype {
-                DType::F32 => TensorData::F32((0..n).map(|_| (next() % 6001) as f32 / 1000.0 - 3.0).collect()),
+                DType::F32 => TensorData::F32(
+                    (0..n)
+                        .map(|_| (next() % 6001) as f32 / 1000.0 - 3.0)
+                        .collect(),
+                ),
                 DType::Bool => TensorData::Bool((0..n).map(|_| next() % 2 == 1).collect()),
                 d => {
                     let (lo, hi) = d.int_range().unwrap_or((-1000, 1000));

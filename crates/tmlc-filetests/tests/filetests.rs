@@ -1,3 +1,5 @@
+#![allow(clippy::panic, clippy::unwrap_used)] // tests fail by panicking
+
 //! Runs every `tests/filetests/**/*.tir` and snapshots the result.
 //!
 //! The first comment lines of a file name the test:
@@ -42,14 +44,22 @@ fn run_opt(path: &Path, text: &str, pipeline: &str) -> String {
     let mut g = g0.clone();
     let pm = PassManager { verify_each: true };
     let p = Pipeline::parse(pipeline).unwrap_or_else(|e| panic!("{e}"));
-    pm.run(&p, &mut g, |_, _| {}).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    pm.run(&p, &mut g, |_, _| {})
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     for seed in 0..3 {
         let ins = tmlc_filetests::sample_inputs(&g0, seed);
-        let before = tmlc_interp::run(&g0, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let after = tmlc_interp::run(&g, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let before =
+            tmlc_interp::run(&g0, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let after =
+            tmlc_interp::run(&g, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(before.len(), after.len());
         for (b, a) in before.iter().zip(&after) {
-            assert_eq!(bits(b), bits(a), "{}: pipeline changed the results", path.display());
+            assert_eq!(
+                bits(b),
+                bits(a),
+                "{}: pipeline changed the results",
+                path.display()
+            );
         }
     }
     let out = tmlc_ir::print(&g);
@@ -99,9 +109,18 @@ fn enough_filetests() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/filetests");
     let count = |dir: &str| {
         std::fs::read_dir(root.join(dir))
-            .map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "tir"))).count())
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "tir"))
+                })
+                .count()
+            })
             .unwrap_or(0)
     };
-    assert!(count("ops") + count("passes") >= 30, "at least 30 op/pass filetests");
+    assert!(
+        count("ops") + count("passes") >= 30,
+        "at least 30 op/pass filetests"
+    );
     assert!(count("errors") >= 15, "at least 15 malformed-IR filetests");
 }

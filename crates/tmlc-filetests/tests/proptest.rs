@@ -1,3 +1,5 @@
+#![allow(clippy::panic, clippy::unwrap_used)] // tests fail by panicking
+
 //! Property tests over random valid graphs: text round-trip, and every
 //! pass (and the default pipeline) keeps the interpreter's results.
 
@@ -38,4 +40,45 @@ proptest! {
             prop_assert_eq!(tmlc_ir::print(&back), printed);
         }
     }
+}
+
+/// The generator must reach every op, in float and int8 graphs; otherwise
+/// the property above silently tests less than it claims.
+#[test]
+fn generator_covers_every_op() {
+    use std::collections::BTreeMap;
+    let mut seen: BTreeMap<(&'static str, bool), usize> = BTreeMap::new();
+    let mut s: u64 = 1;
+    let mut sizes = 0usize;
+    for _ in 0..1000 {
+        let v: Vec<u32> = (0..160)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 33) as u32
+            })
+            .collect();
+        let g = tmlc_filetests::build_graph(&v);
+        sizes += g.node_count();
+        for n in g.node_ids() {
+            let node = g.node(n);
+            let quant = g.value(node.operands[0]).ty.quant.is_some();
+            *seen.entry((node.op.name(), quant)).or_default() += 1;
+        }
+    }
+    for name in tmlc_ir::Op::NAMES {
+        let float = seen.get(&(name, false)).copied().unwrap_or(0);
+        let quant = seen.get(&(name, true)).copied().unwrap_or(0);
+        // quantize takes f32 (float side) and i8 (requantize); dequantize only i8.
+        if name != "dequantize" {
+            assert!(float > 0, "no float {name} generated: {seen:?}");
+        }
+        assert!(quant > 0, "no int8 {name} generated: {seen:?}");
+    }
+    assert!(
+        sizes / 1000 >= 3,
+        "graphs are too small: {} ops on average",
+        sizes / 1000
+    );
 }

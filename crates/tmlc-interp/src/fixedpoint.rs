@@ -145,7 +145,8 @@ pub fn logistic(a: i32, integer_bits: u32) -> i32 {
         return 1 << 30;
     }
     let abs = if a > 0 { a } else { a.wrapping_neg() };
-    let positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(abs.wrapping_neg(), integer_bits));
+    let positive =
+        one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(abs.wrapping_neg(), integer_bits));
     if a > 0 {
         positive
     } else {
@@ -179,7 +180,10 @@ pub fn get_reciprocal(x: i32, x_integer_digits: i32) -> (i32, i32) {
     let num_bits_over_unit = x_integer_digits - headroom_plus_one as i32;
     let shifted = (x as u32).checked_shl(headroom_plus_one).unwrap_or(0);
     let shifted_sum_minus_one = shifted.wrapping_sub(1u32 << 31) as i32;
-    (one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit)
+    (
+        one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one),
+        num_bits_over_unit,
+    )
 }
 
 /// gemmlowp `SaturatingRoundingDoublingHighMul` on int16:
@@ -246,7 +250,10 @@ mod tests {
                 let raw = a as i32;
                 let got = q(exp_on_negative_values(raw, k), 0);
                 let want = q(raw, k as i32).exp();
-                assert!((got - want).abs() < 2e-7 * 8.0, "k={k} a={raw}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() < 2e-7 * 8.0,
+                    "k={k} a={raw}: {got} vs {want}"
+                );
                 a -= step;
             }
         }
@@ -285,10 +292,13 @@ mod tests {
 
     #[test]
     fn get_reciprocal_scale() {
-        // 1.5 in Q12.19: 1/1.5 = 0.666..., num_bits_over_unit = 1 (x in [1, 2)).
-        let (s, bits) = get_reciprocal(3 << 18, 12);
-        assert_eq!(bits, 1);
-        assert!((q(s, 0) * 2f64.powi(bits) - 1.0 / 1.5).abs() < 1e-8);
+        // x in Q12.19: shifted_scale / 2^num_bits_over_unit ~ 1 / x.
+        for (raw, bits) in [(3 << 18, 0), (3 << 19, 1), (1 << 19, 0), (5 << 25, 8)] {
+            let (s, b) = get_reciprocal(raw, 12);
+            assert_eq!(b, bits, "{raw}");
+            let x = q(raw, 12);
+            assert!((q(s, 0) / 2f64.powi(b) - 1.0 / x).abs() < 1e-8, "{raw}");
+        }
     }
 
     #[test]
@@ -327,6 +337,9 @@ mod tests {
         assert_eq!(sat_shl16(-3, 2), -12);
         assert_eq!(downscale_multiplier_to_i16(1 << 30), 1 << 14);
         assert_eq!(downscale_multiplier_to_i16(i32::MAX - 10), i16::MAX);
-        assert_eq!(downscale_multiplier_to_i16((1 << 30) + (1 << 15)), (1 << 14) + 1);
+        assert_eq!(
+            downscale_multiplier_to_i16((1 << 30) + (1 << 15)),
+            (1 << 14) + 1
+        );
     }
 }

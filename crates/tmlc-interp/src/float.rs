@@ -62,7 +62,9 @@ pub(crate) fn fully_connected(
             for (&xv, &wv) in row.iter().zip(wrow) {
                 acc += xv * wv;
             }
-            out.push(act(acc + bias.and_then(|b| b.get(c).copied()).unwrap_or(0.0)));
+            out.push(act(
+                acc + bias.and_then(|b| b.get(c).copied()).unwrap_or(0.0)
+            ));
         }
     }
     Ok(TensorData::F32(out))
@@ -83,7 +85,10 @@ impl MatMulShape {
         const OP: &str = "matmul";
         let (ra, rb, ro) = (a.len(), b.len(), out.len());
         if ra < 2 || rb < 2 || ro < 2 {
-            return Err(InterpError::InvalidOp { op: OP, reason: "operands must have rank >= 2".into() });
+            return Err(InterpError::InvalidOp {
+                op: OP,
+                reason: "operands must have rank >= 2".into(),
+            });
         }
         let m = dim(a, ra - 2, OP)?;
         let k = dim(a, ra - 1, OP)?;
@@ -91,7 +96,13 @@ impl MatMulShape {
         let batch = &out[..ro - 2];
         let a_batches = StridedWalk::new(batch, broadcast_strides(batch, &a[..ra - 2])).collect();
         let b_batches = StridedWalk::new(batch, broadcast_strides(batch, &b[..rb - 2])).collect();
-        Ok(MatMulShape { a_batches, b_batches, m, k, n })
+        Ok(MatMulShape {
+            a_batches,
+            b_batches,
+            m,
+            k,
+            n,
+        })
     }
 
     /// For every output element in row-major order, `init`, then
@@ -113,7 +124,9 @@ impl MatMulShape {
                 for j in 0..n {
                     let mut acc = init();
                     for kk in 0..k {
-                        if let (Some(&x), Some(&y)) = (a.get(a0 + i * k + kk), b.get(b0 + kk * n + j)) {
+                        if let (Some(&x), Some(&y)) =
+                            (a.get(a0 + i * k + kk), b.get(b0 + kk * n + j))
+                        {
                             mac(&mut acc, x, y);
                         }
                     }
@@ -194,7 +207,9 @@ pub(crate) fn unary(
     x: &Tensor,
     f: impl Fn(f32) -> f32,
 ) -> Result<TensorData, InterpError> {
-    Ok(TensorData::F32(view::<f32>(x, op, "input")?.iter().map(|&v| f(v)).collect()))
+    Ok(TensorData::F32(
+        view::<f32>(x, op, "input")?.iter().map(|&v| f(v)).collect(),
+    ))
 }
 
 /// `sigmoid`: `1 / (1 + exp(-x))`.
@@ -242,7 +257,11 @@ pub(crate) fn pool2d(
         for &t in taps {
             sum += t;
         }
-        let n = if a.count_include_pad { full } else { taps.len() };
+        let n = if a.count_include_pad {
+            full
+        } else {
+            taps.len()
+        };
         Ok(act(sum / n as f32))
     })?;
     Ok(TensorData::F32(v))

@@ -14,12 +14,20 @@ pub(crate) fn reshape(x: &Tensor) -> TensorData {
 }
 
 fn gather<T: Elem>(v: &[T], idx: impl Iterator<Item = usize>) -> Result<Vec<T>, InterpError> {
-    idx.map(|i| v.get(i).copied().ok_or_else(|| internal("gather index out of range")))
-        .collect()
+    idx.map(|i| {
+        v.get(i)
+            .copied()
+            .ok_or_else(|| internal("gather index out of range"))
+    })
+    .collect()
 }
 
 /// `transpose`: `out.shape[i] = in.shape[perm[i]]`.
-pub(crate) fn transpose(a: &TransposeAttrs, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
+pub(crate) fn transpose(
+    a: &TransposeAttrs,
+    x: &Tensor,
+    out: &TensorType,
+) -> Result<TensorData, InterpError> {
     let in_strides = row_strides(&x.ty.shape);
     let strides: Vec<usize> = a
         .perm
@@ -35,7 +43,11 @@ pub(crate) fn transpose(a: &TransposeAttrs, x: &Tensor, out: &TensorType) -> Res
 
 /// `concat` along `axis`: for each index of the leading dimensions, the
 /// operands' blocks in order.
-pub(crate) fn concat(a: &ConcatAttrs, operands: &[&Tensor], out: &TensorType) -> Result<TensorData, InterpError> {
+pub(crate) fn concat(
+    a: &ConcatAttrs,
+    operands: &[&Tensor],
+    out: &TensorType,
+) -> Result<TensorData, InterpError> {
     const OP: &str = "concat";
     let first = operand(operands, 0, OP)?;
     let outer: usize = out.shape.iter().take(a.axis).product();
@@ -97,9 +109,12 @@ pub(crate) fn pad(a: &PadAttrs, x: &Tensor, out: &TensorType) -> Result<TensorDa
     for _ in 0..total {
         let mut off = Some(0usize);
         for d in 0..rank {
-            let (Some(&i), Some(&b), Some(&n), Some(&s)) =
-                (idx.get(d), a.before.get(d), in_shape.get(d), in_strides.get(d))
-            else {
+            let (Some(&i), Some(&b), Some(&n), Some(&s)) = (
+                idx.get(d),
+                a.before.get(d),
+                in_shape.get(d),
+                in_strides.get(d),
+            ) else {
                 return Err(internal("pad rank mismatch"));
             };
             off = match (off, i.checked_sub(b)) {

@@ -23,11 +23,17 @@ fn unsupported(op: &'static str, reason: String) -> InterpError {
 /// resulting shift `<= 0` (TFLM aborts otherwise; here it is an error).
 pub fn qm_smaller_than_one(op: &'static str, d: f64) -> Result<Multiplier, InterpError> {
     if !(d > 0.0 && d < 1.0) {
-        return Err(unsupported(op, format!("multiplier {d:e} is not in (0, 1)")));
+        return Err(unsupported(
+            op,
+            format!("multiplier {d:e} is not in (0, 1)"),
+        ));
     }
     let (m, e) = quantize_multiplier(d);
     if e > 0 {
-        return Err(unsupported(op, format!("multiplier {d:e} rounds to a left shift")));
+        return Err(unsupported(
+            op,
+            format!("multiplier {d:e} rounds to a left shift"),
+        ));
     }
     Ok((m, e))
 }
@@ -35,19 +41,29 @@ pub fn qm_smaller_than_one(op: &'static str, d: f64) -> Result<Multiplier, Inter
 /// `QuantizeMultiplierGreaterThanOne`: requires `d > 1` (hence a shift
 /// `>= 0`).
 pub fn qm_greater_than_one(op: &'static str, d: f64) -> Result<Multiplier, InterpError> {
-    if !(d > 1.0) {
-        return Err(unsupported(op, format!("multiplier {d:e} is not greater than 1")));
+    if d.is_nan() || d <= 1.0 {
+        return Err(unsupported(
+            op,
+            format!("multiplier {d:e} is not greater than 1"),
+        ));
     }
     let (m, e) = quantize_multiplier(d);
     if e < 0 {
-        return Err(unsupported(op, format!("multiplier {d:e} rounds to a right shift")));
+        return Err(unsupported(
+            op,
+            format!("multiplier {d:e} rounds to a right shift"),
+        ));
     }
     Ok((m, e))
 }
 
 /// The weight scale of output channel `c` (a per-tensor scale broadcast).
 fn weight_scale(op: &'static str, w: &Quant, c: usize) -> Result<f32, InterpError> {
-    let s = if w.axis.is_none() { w.scale.first() } else { w.scale.get(c) };
+    let s = if w.axis.is_none() {
+        w.scale.first()
+    } else {
+        w.scale.get(c)
+    };
     s.copied()
         .ok_or_else(|| unsupported(op, format!("no weight scale for output channel {c}")))
 }
@@ -206,7 +222,10 @@ pub fn sigmoid_tanh_params(op: &'static str, s_in: f32) -> Result<SigmoidTanhPar
     let (q, e) = frexp(real);
     let m = (q * (1u64 << 31) as f64).round();
     if !(m >= 0.0 && m <= i32::MAX as f64) {
-        return Err(unsupported(op, format!("input scale {s_in:e} gives multiplier {m}")));
+        return Err(unsupported(
+            op,
+            format!("input scale {s_in:e} gives multiplier {m}"),
+        ));
     }
     let radius = (15.0 * (1u64 << 27) as f64 * 2f64.powi(-e)).floor();
     Ok(SigmoidTanhParams {
@@ -278,7 +297,11 @@ pub fn hard_swish_params(s_in: f32, s_out: f32) -> Result<HardSwishParams, Inter
 /// widened to int64 so that huge values saturate instead of wrapping.
 fn q_bound(f: f32, s: f32, zp: i32) -> i64 {
     let r = (f / s).round();
-    let r = if r.is_nan() { 0 } else { r.clamp(i64::MIN as f32, i64::MAX as f32) as i64 };
+    let r = if r.is_nan() {
+        0
+    } else {
+        r.clamp(i64::MIN as f32, i64::MAX as f32) as i64
+    };
     (zp as i64).saturating_add(r)
 }
 
@@ -286,8 +309,16 @@ fn q_bound(f: f32, s: f32, zp: i32) -> i64 {
 /// (`lo..hi`): `[max(-128, Q(lo)), min(127, Q(hi))]`; an infinite bound is
 /// no bound.
 pub fn clamp_range_i8(lo: f32, hi: f32, s_out: f32, zp_out: i32) -> (i32, i32) {
-    let qmin = if lo == f32::NEG_INFINITY { -128 } else { q_bound(lo, s_out, zp_out).max(-128) };
-    let qmax = if hi == f32::INFINITY { 127 } else { q_bound(hi, s_out, zp_out).min(127) };
+    let qmin = if lo == f32::NEG_INFINITY {
+        -128
+    } else {
+        q_bound(lo, s_out, zp_out).max(-128)
+    };
+    let qmax = if hi == f32::INFINITY {
+        127
+    } else {
+        q_bound(hi, s_out, zp_out).min(127)
+    };
     (
         qmin.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
         qmax.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
@@ -308,8 +339,19 @@ mod tests {
     #[test]
     fn softmax_prepare() {
         // beta * s_in * 2^26 = 2^26 / 16 = 2^22 -> QM = (2^30, 23), diff_min = -floor(31*2^26/2^23) = -248.
-        let p = softmax_params(1.0, 1.0 / 16.0).unwrap_or(SoftmaxParams { input_multiplier: 0, input_left_shift: 0, diff_min: 0 });
-        assert_eq!(p, SoftmaxParams { input_multiplier: 1 << 30, input_left_shift: 23, diff_min: -248 });
+        let p = softmax_params(1.0, 1.0 / 16.0).unwrap_or(SoftmaxParams {
+            input_multiplier: 0,
+            input_left_shift: 0,
+            diff_min: 0,
+        });
+        assert_eq!(
+            p,
+            SoftmaxParams {
+                input_multiplier: 1 << 30,
+                input_left_shift: 23,
+                diff_min: -248
+            }
+        );
         assert!(softmax_params(1.0, 1e-9).is_err());
     }
 
@@ -319,7 +361,11 @@ mod tests {
         let p = sigmoid_tanh_params("sigmoid", 1.0 / 16.0).ok();
         assert_eq!(
             p,
-            Some(SigmoidTanhParams { input_multiplier: 1 << 30, input_left_shift: 24, input_range_radius: 120 })
+            Some(SigmoidTanhParams {
+                input_multiplier: 1 << 30,
+                input_left_shift: 24,
+                input_range_radius: 120
+            })
         );
     }
 
@@ -328,7 +374,12 @@ mod tests {
         let p = add_params(0.5, 0.25, 1.0).ok();
         assert_eq!(
             p,
-            Some(AddSubParams { left_shift: 20, input1: (1 << 30, 0), input2: (1 << 30, -1), output: (1 << 30, -19) })
+            Some(AddSubParams {
+                left_shift: 20,
+                input1: (1 << 30, 0),
+                input2: (1 << 30, -1),
+                output: (1 << 30, -19)
+            })
         );
         assert!(add_params(1.0, 1.0, 1e-9).is_err());
         assert!(sub_params(0.5, 0.25, 1.0).is_ok());
@@ -338,7 +389,10 @@ mod tests {
     fn clamp_ranges() {
         assert_eq!(clamp_range_i8(0.0, f32::INFINITY, 0.5, -10), (-10, 127));
         assert_eq!(clamp_range_i8(0.0, 6.0, 0.5, -10), (-10, 2));
-        assert_eq!(clamp_range_i8(f32::NEG_INFINITY, 1.0, 0.5, 120), (-128, 122));
+        assert_eq!(
+            clamp_range_i8(f32::NEG_INFINITY, 1.0, 0.5, 120),
+            (-128, 122)
+        );
         assert_eq!(clamp_range_i8(-1e30, 1e30, 0.5, 0), (-128, 127));
     }
 }

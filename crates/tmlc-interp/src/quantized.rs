@@ -6,6 +6,18 @@
 //! int32 and wrap (the C code never saturates them; overflow cannot happen
 //! on realistic shapes). Every result is clamped last, as
 //! `min(max(v, lo), hi)`, and then cast to int8.
+//!
+//! Where the C code is undefined or aborts, this module follows
+//! `spec/ir.md` or reports [`InterpError::Unsupported`]:
+//! - SOFTMAX's final `RDBPOT(·, 35 - h)` uses the spec's RDBPOT, whose
+//!   exponent is clamped to 31 (rows whose Q12.19 sum of exponentials
+//!   reaches 2^28, i.e. hundreds of entries at the maximum, shift by more
+//!   than 31 in C, which is undefined); a sum that overflows int32 is an
+//!   error;
+//! - HARD_SWISH's int16 `RDBPOT` uses the int32 definition (spec §4);
+//! - MEAN over zero elements is an error (precondition `n >= 1`);
+//! - Prepare-time preconditions (ADD/SUB multipliers below 1, SOFTMAX
+//!   multiplier above 1, HARD_SWISH output exponent `<= 0`) are errors.
 
 use crate::fixedpoint;
 use crate::float::{Binary, MatMulShape};
@@ -22,12 +34,17 @@ use tmlc_ir::{
 };
 
 fn unsupported(op: &'static str, reason: impl Into<String>) -> InterpError {
-    InterpError::Unsupported { op, reason: reason.into() }
+    InterpError::Unsupported {
+        op,
+        reason: reason.into(),
+    }
 }
 
 /// The weight quantization of conv2d / fully_connected.
 fn weight_quant<'a>(w: &'a Tensor, op: &'static str) -> Result<&'a Quant, InterpError> {
-    w.ty.quant.as_ref().ok_or_else(|| unsupported(op, "int8 weights must be quantized"))
+    w.ty.quant
+        .as_ref()
+        .ok_or_else(|| unsupported(op, "int8 weights must be quantized"))
 }
 
 /// `conv2d` in int8 (per-channel multipliers; depthwise is the grouped case).
@@ -123,7 +140,9 @@ pub(crate) fn matmul(operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
         view::<i8>(b, OP, "rhs")?,
         || 0i32,
         |acc, x, y| {
-            let p = (x as i32).wrapping_sub(zp_a).wrapping_mul((y as i32).wrapping_sub(zp_b));
+            let p = (x as i32)
+                .wrapping_sub(zp_a)
+                .wrapping_mul((y as i32).wrapping_sub(zp_b));
             *acc = acc.wrapping_add(p);
         },
         |acc| sat_i8(clamp_i32(mbqm(acc, m, e).wrapping_add(zp_out), -128, 127)),
@@ -152,7 +171,9 @@ pub(crate) fn binary(
         Binary::Mul => {
             let (m, e) = prepare::mul_multiplier(s1, s2, s_out);
             broadcast_map(xs, &a.ty.shape, ys, &b.ty.shape, &out.shape, |x, y| {
-                let p = (x as i32).wrapping_sub(zp1).wrapping_mul((y as i32).wrapping_sub(zp2));
+                let p = (x as i32)
+                    .wrapping_sub(zp1)
+                    .wrapping_mul((y as i32).wrapping_sub(zp2));
                 finish(mbqm(p, m, e))
             })?
         }
@@ -165,9 +186,21 @@ pub(crate) fn binary(
             let shift = 1i32 << p.left_shift;
             let is_add = matches!(kind, Binary::Add);
             broadcast_map(xs, &a.ty.shape, ys, &b.ty.shape, &out.shape, |x, y| {
-                let sx = mbqm((x as i32).wrapping_sub(zp1).wrapping_mul(shift), p.input1.0, p.input1.1);
-                let sy = mbqm((y as i32).wrapping_sub(zp2).wrapping_mul(shift), p.input2.0, p.input2.1);
-                let raw = if is_add { sx.wrapping_add(sy) } else { sx.wrapping_sub(sy) };
+                let sx = mbqm(
+                    (x as i32).wrapping_sub(zp1).wrapping_mul(shift),
+                    p.input1.0,
+                    p.input1.1,
+                );
+                let sy = mbqm(
+                    (y as i32).wrapping_sub(zp2).wrapping_mul(shift),
+                    p.input2.0,
+                    p.input2.1,
+                );
+                let raw = if is_add {
+                    sx.wrapping_add(sy)
+                } else {
+                    sx.wrapping_sub(sy)
+                };
                 finish(mbqm(raw, p.output.0, p.output.1))
             })?
         }
@@ -199,7 +232,11 @@ pub(crate) fn clamp_op(
 }
 
 /// `leaky_relu` in int8.
-pub(crate) fn leaky_relu(alpha: f32, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
+pub(crate) fn leaky_relu(
+    alpha: f32,
+    x: &Tensor,
+    out: &TensorType,
+) -> Result<TensorData, InterpError> {
     const OP: &str = "leaky_relu";
     let (s_in, zp_in) = per_tensor(&x.ty, OP, "input")?;
     let (s_out, zp_out) = per_tensor(out, OP, "result")?;
@@ -271,9 +308,10 @@ pub(crate) fn hard_swish(x: &Tensor, out: &TensorType) -> Result<TensorData, Int
             }
             reluish = ((reluish as i32 + (1 << 15)) >> 1) as i16;
             let pre = sdhm16(reluish, preshift);
-            // C adds the zero point in int and stores into an int16.
-            let y = (rdbpot16(pre, -p.output_exponent) as i32 + zp_out) as i16;
-            sat_i8(clamp_i32(y as i32, -128, 127))
+            // |pre| <= 32640, so adding the zero point cannot leave int16 (the C
+            // code stores the sum into an int16 before clamping).
+            let y = rdbpot16(pre, -p.output_exponent) as i32 + zp_out;
+            sat_i8(clamp_i32(y, -128, 127))
         })
         .collect();
     Ok(TensorData::I8(v))
@@ -302,7 +340,8 @@ pub(crate) fn pool2d(
         let n = if a.count_include_pad {
             // Each padding tap counts as z_in (real 0).
             let pad_taps = full.saturating_sub(taps.len());
-            let pad_taps = i32::try_from(pad_taps).map_err(|_| unsupported(op, "window too large"))?;
+            let pad_taps =
+                i32::try_from(pad_taps).map_err(|_| unsupported(op, "window too large"))?;
             sum = sum.wrapping_add(pad_taps.wrapping_mul(zp_in));
             full
         } else {
@@ -330,7 +369,10 @@ pub(crate) fn mean(a: &MeanAttrs, x: &Tensor, out: &TensorType) -> Result<Tensor
     let xs = view::<i8>(x, OP, "input")?;
     let (slots, n, walk) = reduction(&x.ty.shape, &a.axes);
     if n == 0 {
-        return Err(unsupported(OP, "int8 mean over zero elements (precondition n >= 1)"));
+        return Err(unsupported(
+            OP,
+            "int8 mean over zero elements (precondition n >= 1)",
+        ));
     }
     let (m, e) = prepare::mean_multiplier(s_in, s_out, n);
     let mut sums = vec![0i32; slots];
@@ -345,7 +387,11 @@ pub(crate) fn mean(a: &MeanAttrs, x: &Tensor, out: &TensorType) -> Result<Tensor
         .map(|s| {
             // int64 in C (`temp_sum - zp * num_elements`), then cast to int32.
             let shifted = (s as i64).wrapping_sub((zp_in as i64).wrapping_mul(n64)) as i32;
-            sat_i8(clamp_i32(mbqm(shifted, m, e).wrapping_add(zp_out), -128, 127))
+            sat_i8(clamp_i32(
+                mbqm(shifted, m, e).wrapping_add(zp_out),
+                -128,
+                127,
+            ))
         })
         .collect();
     Ok(TensorData::I8(v))
@@ -374,7 +420,10 @@ pub(crate) fn softmax(beta: f32, x: &Tensor) -> Result<TensorData, InterpError> 
             let d = v as i32 - max;
             if d >= p.diff_min {
                 sum = sum.checked_add(rdbpot(exp_of(d), 12)).ok_or_else(|| {
-                    unsupported(OP, format!("the Q12.19 sum of exponentials overflows int32 (row of {depth})"))
+                    unsupported(
+                        OP,
+                        format!("the Q12.19 sum of exponentials overflows int32 (row of {depth})"),
+                    )
                 })?;
             }
         }
@@ -410,7 +459,10 @@ pub(crate) fn quantize(x: &Tensor, out: &TensorType) -> Result<TensorData, Inter
             for (i, &f) in v.iter().enumerate() {
                 let c = if per_axis { chan(i) } else { 0 };
                 let (Some(&s), Some(&zp)) = (q.scale.get(c), q.zero_point.get(c)) else {
-                    return Err(unsupported(OP, format!("no quantization parameters for channel {c}")));
+                    return Err(unsupported(
+                        OP,
+                        format!("no quantization parameters for channel {c}"),
+                    ));
                 };
                 res.push(quantize_f32(f, s, zp, lo, hi));
             }
@@ -420,7 +472,10 @@ pub(crate) fn quantize(x: &Tensor, out: &TensorType) -> Result<TensorData, Inter
             let (s_in, zp_in) = per_tensor(&x.ty, OP, "input")?;
             let (s_out, zp_out) = per_tensor(out, OP, "result")?;
             if !matches!(x.ty.dtype, DType::I8 | DType::U8 | DType::I16) {
-                return Err(unsupported(OP, format!("cannot requantize from {}", x.ty.dtype)));
+                return Err(unsupported(
+                    OP,
+                    format!("cannot requantize from {}", x.ty.dtype),
+                ));
             }
             let (m, e) = prepare::requantize_multiplier(s_in, s_out);
             (0..data.len())
@@ -438,11 +493,10 @@ pub(crate) fn quantize(x: &Tensor, out: &TensorType) -> Result<TensorData, Inter
 /// `dequantize`: `f32(double(s[c]) * (x - z[c]))`.
 pub(crate) fn dequantize(x: &Tensor) -> Result<TensorData, InterpError> {
     const OP: &str = "dequantize";
-    let q = x
-        .ty
-        .quant
-        .as_ref()
-        .ok_or_else(|| unsupported(OP, "the operand must be quantized"))?;
+    let q =
+        x.ty.quant
+            .as_ref()
+            .ok_or_else(|| unsupported(OP, "the operand must be quantized"))?;
     if !matches!(x.ty.dtype, DType::I8 | DType::U8 | DType::I16 | DType::I32) {
         return Err(unsupported(OP, format!("cannot dequantize {}", x.ty.dtype)));
     }
@@ -452,7 +506,10 @@ pub(crate) fn dequantize(x: &Tensor) -> Result<TensorData, InterpError> {
     for i in 0..x.data.len() {
         let c = if per_axis { chan(i) } else { 0 };
         let (Some(&s), Some(&zp)) = (q.scale.get(c), q.zero_point.get(c)) else {
-            return Err(unsupported(OP, format!("no quantization parameters for channel {c}")));
+            return Err(unsupported(
+                OP,
+                format!("no quantization parameters for channel {c}"),
+            ));
         };
         let d = x.data.get_i64(i) - zp as i64;
         out.push((s as f64 * d as f64) as f32);

@@ -92,7 +92,10 @@ pub(crate) fn bias_view<'a, T: Elem>(
     operands: &[&'a Tensor],
     op: &'static str,
 ) -> Result<Option<&'a [T]>, InterpError> {
-    operands.get(2).map(|b| view::<T>(b, op, "bias")).transpose()
+    operands
+        .get(2)
+        .map(|b| view::<T>(b, op, "bias"))
+        .transpose()
 }
 
 /// Operand `i`, or an error (the operand count is checked before kernels
@@ -102,10 +105,13 @@ pub(crate) fn operand<'a>(
     i: usize,
     op: &'static str,
 ) -> Result<&'a Tensor, InterpError> {
-    operands.get(i).copied().ok_or_else(|| InterpError::InvalidOp {
-        op,
-        reason: format!("missing operand #{i}"),
-    })
+    operands
+        .get(i)
+        .copied()
+        .ok_or_else(|| InterpError::InvalidOp {
+            op,
+            reason: format!("missing operand #{i}"),
+        })
 }
 
 /// The per-tensor `(scale, zero_point)` of `ty`, or an error naming `what`.
@@ -173,7 +179,10 @@ pub(crate) struct StridedWalk {
 impl StridedWalk {
     /// A walk over `shape` with one stride per dimension.
     pub(crate) fn new(shape: &[usize], strides: Vec<usize>) -> StridedWalk {
-        let remaining = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(0);
+        let remaining = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(0);
         StridedWalk {
             shape: shape.to_vec(),
             idx: vec![0; shape.len()],
@@ -258,7 +267,10 @@ pub(crate) fn reduction(in_shape: &[usize], axes: &[usize]) -> (usize, usize, St
             }
         })
         .collect();
-    let slots = kept.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(0);
+    let slots = kept
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .unwrap_or(0);
     let n = in_shape
         .iter()
         .enumerate()

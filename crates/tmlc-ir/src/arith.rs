@@ -94,7 +94,13 @@ pub fn activation_range_i8(act: crate::Activation, scale: f32, zp: i32) -> (i32,
 }
 
 /// The clamp range of a fused activation in an integer range `[lo, hi]`.
-pub fn activation_range(act: crate::Activation, scale: f32, zp: i32, lo: i32, hi: i32) -> (i32, i32) {
+pub fn activation_range(
+    act: crate::Activation,
+    scale: f32,
+    zp: i32,
+    lo: i32,
+    hi: i32,
+) -> (i32, i32) {
     let q = |f: f32| -> i32 {
         let r = (f / scale).round();
         let r = r.clamp(i32::MIN as f32, i32::MAX as f32) as i64;
@@ -162,7 +168,7 @@ mod tests {
     fn mbqm_double_rounding() {
         let (m, e) = quantize_multiplier(0.5);
         assert_eq!(mbqm(3, m, e), 2); // 1.5 -> 2
-        // With no right shift, SRDHM's tie rule decides: -1.5 -> -1.
+                                      // With no right shift, SRDHM's tie rule decides: -1.5 -> -1.
         assert_eq!(mbqm(-3, m, e), -1);
         // With a right shift, RDBPOT's rule decides the final tie:
         // -6 * 0.25 = -1.5: srdhm gives -3 (from -2.5), rdbpot(-3, 1) = -2.
@@ -176,8 +182,17 @@ mod tests {
 
     #[test]
     fn activation_ranges() {
-        assert_eq!(activation_range_i8(crate::Activation::None, 0.1, 3), (-128, 127));
-        assert_eq!(activation_range_i8(crate::Activation::Relu, 0.1, -5), (-5, 127));
-        assert_eq!(activation_range_i8(crate::Activation::Relu6, 0.1, -128), (-128, -68));
+        assert_eq!(
+            activation_range_i8(crate::Activation::None, 0.1, 3),
+            (-128, 127)
+        );
+        assert_eq!(
+            activation_range_i8(crate::Activation::Relu, 0.1, -5),
+            (-5, 127)
+        );
+        assert_eq!(
+            activation_range_i8(crate::Activation::Relu6, 0.1, -128),
+            (-128, -68)
+        );
     }
 }

@@ -368,11 +368,7 @@ impl Graph {
 
     /// True when `v` is an operand of some node or a graph output.
     pub fn is_used(&self, v: ValueId) -> bool {
-        self.outputs.contains(&v)
-            || self
-                .nodes
-                .node_weights()
-                .any(|n| n.operands.contains(&v))
+        self.outputs.contains(&v) || self.nodes.node_weights().any(|n| n.operands.contains(&v))
     }
 
     /// Sets operand `i` of node `n` to `v`, keeping the edges in sync.
@@ -482,8 +478,11 @@ impl Graph {
             // Every unordered node has an unordered predecessor; walking
             // predecessors `len` times lands on a cycle.
             let done: HashSet<_> = order.iter().map(|n| n.ix()).collect();
-            let mut stuck: Vec<NodeIndex<u32>> =
-                indeg.keys().copied().filter(|ix| !done.contains(ix)).collect();
+            let mut stuck: Vec<NodeIndex<u32>> = indeg
+                .keys()
+                .copied()
+                .filter(|ix| !done.contains(ix))
+                .collect();
             stuck.sort();
             let mut at = stuck[0];
             for _ in 0..stuck.len() {

@@ -82,17 +82,28 @@ pub fn verify(g: &Graph) -> Result<(), VerifyErrors> {
     if !g.name_table_consistent() {
         push(None, None, None, "value names are not unique".into());
     }
+    let inputs: std::collections::HashSet<_> = g.inputs().iter().copied().collect();
     for (id, v) in g.values() {
         if !crate::is_valid_name(&v.name) {
-            push(v.loc, None, None, format!("invalid value name `{}`", v.name));
+            push(
+                v.loc,
+                None,
+                None,
+                format!("invalid value name `{}`", v.name),
+            );
         }
         if let Err(m) = check_type(&v.ty) {
             push(v.loc, Some(&v.name), None, m);
         }
         match &v.def {
             ValueDef::Input => {
-                if !g.inputs().contains(&id) {
-                    push(v.loc, Some(&v.name), None, "input value is not a graph input".into());
+                if !inputs.contains(&id) {
+                    push(
+                        v.loc,
+                        Some(&v.name),
+                        None,
+                        "input value is not a graph input".into(),
+                    );
                 }
             }
             ValueDef::Const(d) => {
@@ -113,7 +124,12 @@ pub fn verify(g: &Graph) -> Result<(), VerifyErrors> {
             }
             ValueDef::Node(n) => {
                 if g.try_node(*n).map(|n| n.result) != Some(id) {
-                    push(v.loc, Some(&v.name), None, "result does not match its node".into());
+                    push(
+                        v.loc,
+                        Some(&v.name),
+                        None,
+                        "result does not match its node".into(),
+                    );
                 }
             }
         }
@@ -121,12 +137,22 @@ pub fn verify(g: &Graph) -> Result<(), VerifyErrors> {
     for &i in g.inputs() {
         match g.try_value(i) {
             Some(v) if v.def == ValueDef::Input => {}
-            _ => push(None, None, None, format!("graph input #{} is not an input value", i.index())),
+            _ => push(
+                None,
+                None,
+                None,
+                format!("graph input #{} is not an input value", i.index()),
+            ),
         }
     }
     for (k, &o) in g.outputs().iter().enumerate() {
         if g.try_value(o).is_none() {
-            push(None, None, None, format!("graph output #{k} is not defined"));
+            push(
+                None,
+                None,
+                None,
+                format!("graph output #{k} is not defined"),
+            );
         }
     }
 
@@ -154,7 +180,12 @@ pub fn verify(g: &Graph) -> Result<(), VerifyErrors> {
         }
         expect_edges.sort();
         if g.incoming_edges(n) != expect_edges {
-            push(loc, name, op, "graph edges do not match the operands".into());
+            push(
+                loc,
+                name,
+                op,
+                "graph edges do not match the operands".into(),
+            );
         }
         if !ok || res.is_none() {
             continue;
@@ -194,7 +225,10 @@ pub fn check_type(t: &TensorType) -> Result<(), String> {
     if t.rank() > MAX_RANK {
         return Err(format!("rank {} is above the maximum {MAX_RANK}", t.rank()));
     }
-    let bytes = t.shape.iter().fold(t.dtype.size() as u128, |a, &d| a.saturating_mul(d as u128));
+    let bytes = t
+        .shape
+        .iter()
+        .fold(t.dtype.size() as u128, |a, &d| a.saturating_mul(d as u128));
     if bytes > MAX_TENSOR_BYTES {
         return Err("tensor is too large (more than 2^40 bytes)".into());
     }
@@ -206,7 +240,12 @@ pub fn check_type(t: &TensorType) -> Result<(), String> {
         None => 1,
         Some(a) => match t.shape.get(a) {
             Some(&d) => d,
-            None => return Err(format!("quantization axis {a} is out of range for rank {}", t.rank())),
+            None => {
+                return Err(format!(
+                    "quantization axis {a} is out of range for rank {}",
+                    t.rank()
+                ))
+            }
         },
     };
     if q.scale.len() != n || q.zero_point.len() != n {
@@ -217,9 +256,15 @@ pub fn check_type(t: &TensorType) -> Result<(), String> {
         ));
     }
     if let Some(s) = q.scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-        return Err(format!("quantization scale {s:?} is not positive and finite"));
+        return Err(format!(
+            "quantization scale {s:?} is not positive and finite"
+        ));
     }
-    if let Some(z) = q.zero_point.iter().find(|&&z| (z as i64) < lo || (z as i64) > hi) {
+    if let Some(z) = q
+        .zero_point
+        .iter()
+        .find(|&&z| (z as i64) < lo || (z as i64) > hi)
+    {
         return Err(format!("zero point {z} is out of range for {}", t.dtype));
     }
     Ok(())
@@ -235,34 +280,61 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> 
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
-        let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let da = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
             db
         } else {
-            return Err(format!("shapes {} and {} do not broadcast", dims(a), dims(b)));
+            return Err(format!(
+                "shapes {} and {} do not broadcast",
+                dims(a),
+                dims(b)
+            ));
         };
     }
     Ok(out)
 }
 
 /// Output spatial size of a window op: `(in + pads - eff) / stride + 1`.
-pub fn window_out(input: usize, pads: usize, k: usize, stride: usize, dil: usize) -> Result<usize, String> {
+pub fn window_out(
+    input: usize,
+    pads: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+) -> Result<usize, String> {
     if k == 0 || stride == 0 || dil == 0 {
         return Err("kernel, stride and dilation must be positive".into());
     }
-    let eff = (k - 1).checked_mul(dil).and_then(|x| x.checked_add(1)).ok_or("window too large")?;
+    let eff = (k - 1)
+        .checked_mul(dil)
+        .and_then(|x| x.checked_add(1))
+        .ok_or("window too large")?;
     let padded = input.checked_add(pads).ok_or("padding too large")?;
     if padded < eff {
-        return Err(format!("window {eff} is larger than the padded input {padded}"));
+        return Err(format!(
+            "window {eff} is larger than the padded input {padded}"
+        ));
     }
     Ok((padded - eff) / stride + 1)
 }
 
 /// Infers the result shape of `op` from its operand types.
-pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Result<Vec<usize>, String> {
+pub fn infer_shape(
+    op: &Op,
+    ins: &[&TensorType],
+    declared: &TensorType,
+) -> Result<Vec<usize>, String> {
     let (lo, hi) = op.arity();
     if ins.len() < lo || ins.len() > hi {
         return Err(if lo == hi {
@@ -303,11 +375,27 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
             }
             if let Some(b) = ins.get(2) {
                 if b.shape != [w[0]] {
-                    return Err(format!("bias must have shape [{}], has {}", w[0], dims(&b.shape)));
+                    return Err(format!(
+                        "bias must have shape [{}], has {}",
+                        w[0],
+                        dims(&b.shape)
+                    ));
                 }
             }
-            let ho = window_out(x[1], a.pad[0].saturating_add(a.pad[2]), w[1], a.stride[0], a.dilation[0])?;
-            let wo = window_out(x[2], a.pad[1].saturating_add(a.pad[3]), w[2], a.stride[1], a.dilation[1])?;
+            let ho = window_out(
+                x[1],
+                a.pad[0].saturating_add(a.pad[2]),
+                w[1],
+                a.stride[0],
+                a.dilation[0],
+            )?;
+            let wo = window_out(
+                x[2],
+                a.pad[1].saturating_add(a.pad[3]),
+                w[2],
+                a.stride[1],
+                a.dilation[1],
+            )?;
             Ok(vec![x[0], ho, wo, w[0]])
         }
         Op::FullyConnected(_) => {
@@ -315,11 +403,19 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
             rank_is(w, 2, "weights")?;
             let k = w[1];
             if x.is_empty() || k == 0 || x[x.len() - 1] != k {
-                return Err(format!("input {} does not end in {k} (weights {})", dims(x), dims(w)));
+                return Err(format!(
+                    "input {} does not end in {k} (weights {})",
+                    dims(x),
+                    dims(w)
+                ));
             }
             if let Some(b) = ins.get(2) {
                 if b.shape != [w[0]] {
-                    return Err(format!("bias must have shape [{}], has {}", w[0], dims(&b.shape)));
+                    return Err(format!(
+                        "bias must have shape [{}], has {}",
+                        w[0],
+                        dims(&b.shape)
+                    ));
                 }
             }
             let mut keep = x.clone();
@@ -338,14 +434,27 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
             let (m, k) = (x[x.len() - 2], x[x.len() - 1]);
             let (k2, n) = (b[b.len() - 2], b[b.len() - 1]);
             if k != k2 {
-                return Err(format!("inner dimensions differ: {} x {}", dims(x), dims(b)));
+                return Err(format!(
+                    "inner dimensions differ: {} x {}",
+                    dims(x),
+                    dims(b)
+                ));
             }
             let mut out = broadcast_shapes(&x[..x.len() - 2], &b[..b.len() - 2])?;
             out.extend([m, n]);
             Ok(out)
         }
         Op::Add(_) | Op::Sub(_) | Op::Mul(_) => broadcast_shapes(x, &ins[1].shape),
-        Op::Relu | Op::Relu6 | Op::Clip(_) | Op::LeakyRelu(_) | Op::Sigmoid | Op::Tanh | Op::HardSwish | Op::Softmax(_) | Op::Quantize | Op::Dequantize => {
+        Op::Relu
+        | Op::Relu6
+        | Op::Clip(_)
+        | Op::LeakyRelu(_)
+        | Op::Sigmoid
+        | Op::Tanh
+        | Op::HardSwish
+        | Op::Softmax(_)
+        | Op::Quantize
+        | Op::Dequantize => {
             if let Op::Clip(c) = op {
                 if c.min.is_nan() || c.max.is_nan() || c.min > c.max {
                     return Err(format!("clip range [{:?}, {:?}] is empty", c.min, c.max));
@@ -370,16 +479,39 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
             if a.count_include_pad && matches!(op, Op::MaxPool2d(_)) {
                 return Err("count_include_pad applies to avg_pool2d only".into());
             }
-            let ho = window_out(x[1], a.pad[0].saturating_add(a.pad[2]), a.kernel[0], a.stride[0], 1)?;
-            let wo = window_out(x[2], a.pad[1].saturating_add(a.pad[3]), a.kernel[1], a.stride[1], 1)?;
-            if a.pad[0] >= a.kernel[0] || a.pad[2] >= a.kernel[0] || a.pad[1] >= a.kernel[1] || a.pad[3] >= a.kernel[1] {
+            let ho = window_out(
+                x[1],
+                a.pad[0].saturating_add(a.pad[2]),
+                a.kernel[0],
+                a.stride[0],
+                1,
+            )?;
+            let wo = window_out(
+                x[2],
+                a.pad[1].saturating_add(a.pad[3]),
+                a.kernel[1],
+                a.stride[1],
+                1,
+            )?;
+            if a.pad[0] >= a.kernel[0]
+                || a.pad[2] >= a.kernel[0]
+                || a.pad[1] >= a.kernel[1]
+                || a.pad[3] >= a.kernel[1]
+            {
                 return Err("padding must be smaller than the window".into());
             }
             Ok(vec![x[0], ho, wo, x[3]])
         }
         Op::Mean(a) => {
-            if a.axes.is_empty() || a.axes.windows(2).any(|w| w[0] >= w[1]) || a.axes.iter().any(|&ax| ax >= x.len()) {
-                return Err(format!("axes {:?} must be strictly increasing and below rank {}", a.axes, x.len()));
+            if a.axes.is_empty()
+                || a.axes.windows(2).any(|w| w[0] >= w[1])
+                || a.axes.iter().any(|&ax| ax >= x.len())
+            {
+                return Err(format!(
+                    "axes {:?} must be strictly increasing and below rank {}",
+                    a.axes,
+                    x.len()
+                ));
             }
             Ok(x.iter()
                 .enumerate()
@@ -392,28 +524,56 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
         }
         Op::Reshape => {
             if numel(&declared.shape) != numel(x) {
-                return Err(format!("cannot reshape {} into {}", dims(x), dims(&declared.shape)));
+                return Err(format!(
+                    "cannot reshape {} into {}",
+                    dims(x),
+                    dims(&declared.shape)
+                ));
             }
             Ok(declared.shape.clone())
         }
         Op::Transpose(a) => {
             let mut seen = vec![false; x.len()];
-            if a.perm.len() != x.len() || a.perm.iter().any(|&p| p >= x.len() || std::mem::replace(&mut seen[p], true)) {
-                return Err(format!("perm {:?} is not a permutation of rank {}", a.perm, x.len()));
+            if a.perm.len() != x.len()
+                || a.perm
+                    .iter()
+                    .any(|&p| p >= x.len() || std::mem::replace(&mut seen[p], true))
+            {
+                return Err(format!(
+                    "perm {:?} is not a permutation of rank {}",
+                    a.perm,
+                    x.len()
+                ));
             }
             Ok(a.perm.iter().map(|&p| x[p]).collect())
         }
         Op::Concat(a) => {
             if a.axis >= x.len() {
-                return Err(format!("axis {} is out of range for rank {}", a.axis, x.len()));
+                return Err(format!(
+                    "axis {} is out of range for rank {}",
+                    a.axis,
+                    x.len()
+                ));
             }
             let mut out = x.clone();
             for t in &ins[1..] {
                 let s = &t.shape;
-                if s.len() != x.len() || s.iter().zip(x).enumerate().any(|(i, (p, q))| i != a.axis && p != q) {
-                    return Err(format!("cannot concatenate {} and {} on axis {}", dims(x), dims(s), a.axis));
+                if s.len() != x.len()
+                    || s.iter()
+                        .zip(x)
+                        .enumerate()
+                        .any(|(i, (p, q))| i != a.axis && p != q)
+                {
+                    return Err(format!(
+                        "cannot concatenate {} and {} on axis {}",
+                        dims(x),
+                        dims(s),
+                        a.axis
+                    ));
                 }
-                out[a.axis] = out[a.axis].checked_add(s[a.axis]).ok_or("concatenated axis too large")?;
+                out[a.axis] = out[a.axis]
+                    .checked_add(s[a.axis])
+                    .ok_or("concatenated axis too large")?;
             }
             Ok(out)
         }
@@ -426,7 +586,11 @@ pub fn infer_shape(op: &Op, ins: &[&TensorType], declared: &TensorType) -> Resul
             }
             x.iter()
                 .zip(a.before.iter().zip(&a.after))
-                .map(|(d, (b, e))| d.checked_add(*b).and_then(|v| v.checked_add(*e)).ok_or_else(|| "padding too large".to_string()))
+                .map(|(d, (b, e))| {
+                    d.checked_add(*b)
+                        .and_then(|v| v.checked_add(*e))
+                        .ok_or_else(|| "padding too large".to_string())
+                })
                 .collect()
         }
     }
@@ -438,7 +602,11 @@ fn same_q(a: &TensorType, b: &TensorType) -> bool {
 
 fn check_dtypes(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), String> {
     let x = ins[0];
-    let all_f32 = ins.iter().all(|t| t.dtype == DType::F32 && t.quant.is_none()) && out.dtype == DType::F32 && out.quant.is_none();
+    let all_f32 = ins
+        .iter()
+        .all(|t| t.dtype == DType::F32 && t.quant.is_none())
+        && out.dtype == DType::F32
+        && out.quant.is_none();
     let per_tensor_qi8 = |t: &TensorType, what: &str| -> Result<(), String> {
         if t.dtype == DType::I8 && t.qparams().is_some() {
             Ok(())
@@ -469,7 +637,11 @@ fn check_dtypes(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), St
                         return Err("quantized weights must have zero point 0".into());
                     }
                 }
-                _ => return Err(format!("weights must be i8 quantized per tensor or on axis 0, are {w}")),
+                _ => {
+                    return Err(format!(
+                        "weights must be i8 quantized per tensor or on axis 0, are {w}"
+                    ))
+                }
             }
             if let Some(b) = ins.get(2) {
                 if b.dtype != DType::I32 {
@@ -478,7 +650,16 @@ fn check_dtypes(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), St
             }
             Ok(())
         }
-        Op::MatMul | Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Relu | Op::Relu6 | Op::Clip(_) | Op::LeakyRelu(_) | Op::HardSwish | Op::Mean(_) => float_or_q(ins),
+        Op::MatMul
+        | Op::Add(_)
+        | Op::Sub(_)
+        | Op::Mul(_)
+        | Op::Relu
+        | Op::Relu6
+        | Op::Clip(_)
+        | Op::LeakyRelu(_)
+        | Op::HardSwish
+        | Op::Mean(_) => float_or_q(ins),
         Op::Sigmoid | Op::Tanh | Op::Softmax(_) => {
             float_or_q(ins)?;
             let want = match op {
@@ -502,7 +683,10 @@ fn check_dtypes(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), St
         }
         Op::Reshape | Op::Transpose(_) | Op::Pad(_) => {
             if x.dtype != out.dtype {
-                return Err(format!("result dtype {} differs from operand dtype {}", out.dtype, x.dtype));
+                return Err(format!(
+                    "result dtype {} differs from operand dtype {}",
+                    out.dtype, x.dtype
+                ));
             }
             if x.quant.is_some() != out.quant.is_some() {
                 return Err("operand and result must both be quantized or both not".into());
@@ -513,20 +697,28 @@ fn check_dtypes(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), St
             Ok(())
         }
         Op::Quantize => {
-            let q_int = |t: &TensorType| t.quant.is_some() && matches!(t.dtype, DType::I8 | DType::U8 | DType::I16);
+            let q_int = |t: &TensorType| {
+                t.quant.is_some() && matches!(t.dtype, DType::I8 | DType::U8 | DType::I16)
+            };
             if !q_int(out) {
-                return Err(format!("result must be a quantized i8, u8 or i16 type, is {out}"));
+                return Err(format!(
+                    "result must be a quantized i8, u8 or i16 type, is {out}"
+                ));
             }
-            if x.dtype == DType::F32 && x.quant.is_none() {
-                Ok(())
-            } else if x.qparams().is_some() && q_int(x) && out.qparams().is_some() {
+            let from_float = x.dtype == DType::F32 && x.quant.is_none();
+            let requantize = x.qparams().is_some() && q_int(x) && out.qparams().is_some();
+            if from_float || requantize {
                 Ok(())
             } else {
-                Err(format!("operand must be f32 or per-tensor quantized, is {x}"))
+                Err(format!(
+                    "operand must be f32 or per-tensor quantized, is {x}"
+                ))
             }
         }
         Op::Dequantize => {
-            if x.quant.is_none() || !matches!(x.dtype, DType::I8 | DType::U8 | DType::I16 | DType::I32) {
+            if x.quant.is_none()
+                || !matches!(x.dtype, DType::I8 | DType::U8 | DType::I16 | DType::I32)
+            {
                 return Err(format!("operand must be a quantized integer type, is {x}"));
             }
             if out.dtype != DType::F32 || out.quant.is_some() {

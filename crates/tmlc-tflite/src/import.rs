@@ -13,13 +13,19 @@
 
 use crate::error::describe_invalid;
 use crate::reader::Tables;
-use crate::schema::{self, Buffer, Model, Operator, OperatorCode, SubGraph, Tensor, TensorType as TflType};
+use crate::schema::{
+    self, Buffer, Model, Operator, OperatorCode, SubGraph, Tensor, TensorType as TflType,
+};
 use crate::TfliteError;
 use std::collections::{HashMap, HashSet};
 use tmlc_ir::{DType, Graph, Op, Quant, TensorData, TensorType, ValueId};
 
 /// Largest activation tensor accepted, in bytes.
 const MAX_ACTIVATION_BYTES: usize = 1 << 31;
+
+/// Most subgraph inputs accepted. Real models have a handful; the cap keeps
+/// checks that are quadratic in the number of inputs cheap on hostile files.
+const MAX_GRAPH_INPUTS: usize = 4096;
 
 /// How a constant tensor is materialised for a particular use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,6 +81,8 @@ pub(crate) struct Importer<'a> {
     const_bytes: usize,
     /// Maps IR value names of op results to their TFLite operator.
     pub node_of: HashMap<String, (usize, String)>,
+    /// The operator being converted, for index errors.
+    current_node: Option<usize>,
 }
 
 /// Imports subgraph 0 of a `.tflite` file.
@@ -102,6 +110,7 @@ pub(crate) fn import(bytes: &[u8], name: &str) -> Result<Graph, TfliteError> {
         derived: HashMap::new(),
         const_bytes: 0,
         node_of: HashMap::new(),
+        current_node: None,
     };
 
     // Resolve every operator's name first, so that an unsupported operator is
@@ -123,6 +132,12 @@ pub(crate) fn import(bytes: &[u8], name: &str) -> Result<Graph, TfliteError> {
     // Graph inputs.
     let mut seen = HashSet::new();
     if let Some(inputs) = sg.inputs()? {
+        if inputs.len() > MAX_GRAPH_INPUTS {
+            return Err(TfliteError::Malformed(format!(
+                "the subgraph has {} inputs, more than the {MAX_GRAPH_INPUTS} supported",
+                inputs.len()
+            )));
+        }
         for k in 0..inputs.len() {
             let t = imp.tensor_index(inputs.get(k)?, None, "subgraph input tensor")?;
             if !seen.insert(t) {
@@ -140,8 +155,10 @@ pub(crate) fn import(bytes: &[u8], name: &str) -> Result<Graph, TfliteError> {
     // Operators, in execution order.
     for (node, (opr, code, op_name)) in resolved.into_iter().enumerate() {
         let ctx = Ctx { node, op: &op_name };
+        imp.current_node = Some(node);
         crate::ops::convert(&mut imp, ctx, code, &opr)?;
     }
+    imp.current_node = None;
 
     // Graph outputs.
     let mut outs = Vec::new();
@@ -150,11 +167,13 @@ pub(crate) fn import(bytes: &[u8], name: &str) -> Result<Graph, TfliteError> {
             let t = imp.tensor_index(outputs.get(k)?, None, "subgraph output tensor")?;
             let v = match imp.values.get(t).copied().flatten() {
                 Some(v) => v,
-                None if imp.const_data(t)?.is_some() => imp.const_value(t, ConstKind::Plain, None)?,
+                None if imp.const_data(t)?.is_some() => {
+                    imp.const_value(t, ConstKind::Plain, None)?
+                }
                 None => {
                     return Err(TfliteError::Malformed(format!(
                         "subgraph output tensor {t} `{}` is never written",
-                        imp.raw_name(t)?
+                        imp.err_name(t)?
                     )))
                 }
             };
@@ -208,7 +227,11 @@ fn check_header(bytes: &[u8]) -> Result<(), TfliteError> {
 }
 
 /// The builtin code and display name of an operator's opcode.
-fn resolve_opcode(codes: Option<Tables<'_>>, opr: &Operator<'_>, node: usize) -> Result<(i32, String), TfliteError> {
+fn resolve_opcode(
+    codes: Option<Tables<'_>>,
+    opr: &Operator<'_>,
+    node: usize,
+) -> Result<(i32, String), TfliteError> {
     let idx = opr.opcode_index()? as usize;
     let n = codes.map_or(0, |c| c.len());
     let Some(codes) = codes.filter(|_| idx < n) else {
@@ -223,12 +246,26 @@ fn resolve_opcode(codes: Option<Tables<'_>>, opr: &Operator<'_>, node: usize) ->
     let code = oc.code()?;
     let name = match schema::builtin_name(code) {
         Some("CUSTOM") if code == schema::op::CUSTOM => {
-            format!("CUSTOM:{}", oc.custom_code()?.unwrap_or_default())
+            format!(
+                "CUSTOM:{}",
+                escape_for_message(&oc.custom_code()?.unwrap_or_default())
+            )
         }
         Some(n) => n.to_string(),
         None => return Err(TfliteError::UnknownOp { node, code }),
     };
     Ok((code, name))
+}
+
+/// Escapes control characters and shortens long strings taken from the
+/// file, for error messages.
+pub(crate) fn escape_for_message(s: &str) -> String {
+    const MAX: usize = 120;
+    let mut out: String = s.chars().take(MAX).flat_map(char::escape_debug).collect();
+    if s.chars().nth(MAX).is_some() {
+        out.push_str("...");
+    }
+    out
 }
 
 /// Maps a TFLite element type to the IR's.
@@ -247,7 +284,12 @@ fn dtype_of(t: TflType) -> Option<DType> {
 
 impl<'a> Importer<'a> {
     /// Checks a tensor index read from the file; `-1` is not accepted here.
-    pub fn tensor_index(&self, raw: i32, node: Option<usize>, what: &'static str) -> Result<usize, TfliteError> {
+    pub fn tensor_index(
+        &self,
+        raw: i32,
+        node: Option<usize>,
+        what: &'static str,
+    ) -> Result<usize, TfliteError> {
         match usize::try_from(raw) {
             Ok(t) if t < self.n_tensors => Ok(t),
             _ => Err(TfliteError::IndexOutOfRange {
@@ -267,13 +309,19 @@ impl<'a> Importer<'a> {
     }
 
     /// The tensor's name as stored (may be empty).
-    pub fn raw_name(&self, t: usize) -> Result<String, TfliteError> {
+    fn stored_name(&self, t: usize) -> Result<String, TfliteError> {
         Ok(self.tensor(t)?.name()?.unwrap_or_default())
+    }
+
+    /// The tensor's name for messages: escaped, so that an error stays on
+    /// one line, and shortened.
+    pub fn err_name(&self, t: usize) -> Result<String, TfliteError> {
+        Ok(escape_for_message(&self.stored_name(t)?))
     }
 
     /// A fresh, valid IR value name for tensor `t`.
     pub fn value_name(&self, t: usize) -> Result<String, TfliteError> {
-        let raw = self.raw_name(t)?;
+        let raw = self.stored_name(t)?;
         let base = if raw.is_empty() {
             format!("t{t}")
         } else {
@@ -325,7 +373,7 @@ impl<'a> Importer<'a> {
         ctx: Option<Ctx<'_>>,
     ) -> Result<TensorType, TfliteError> {
         let x = self.tensor(t)?;
-        let raw_name = || self.raw_name(t).unwrap_or_default();
+        let raw_name = || self.err_name(t).unwrap_or_default();
         let tfl = x.ty()?;
         let Some(dtype) = dtype_of(tfl) else {
             return Err(TfliteError::UnsupportedTensorType {
@@ -371,7 +419,11 @@ impl<'a> Importer<'a> {
                 .ok_or_else(|| bad_shape("its size overflows".into()))?;
             shape.push(d);
         }
-        let limit = if constant { self.bytes.len() } else { MAX_ACTIVATION_BYTES };
+        let limit = if constant {
+            self.bytes.len()
+        } else {
+            MAX_ACTIVATION_BYTES
+        };
         if bytes > limit {
             return Err(bad_shape(if constant {
                 format!(
@@ -382,16 +434,32 @@ impl<'a> Importer<'a> {
                 format!("the tensor needs {bytes} bytes, more than the 2 GiB limit")
             }));
         }
-        let quant = if with_quant { self.quant(t, &x, dtype, &shape)? } else { None };
-        Ok(TensorType { dtype, shape, quant })
+        let quant = if with_quant {
+            self.quant(t, &x, dtype, &shape)?
+        } else {
+            None
+        };
+        Ok(TensorType {
+            dtype,
+            shape,
+            quant,
+        })
     }
 
     /// Parses and validates quantization parameters.
-    fn quant(&self, t: usize, x: &Tensor<'a>, dtype: DType, shape: &[usize]) -> Result<Option<Quant>, TfliteError> {
-        let Some(q) = x.quantization()? else { return Ok(None) };
+    fn quant(
+        &self,
+        t: usize,
+        x: &Tensor<'a>,
+        dtype: DType,
+        shape: &[usize],
+    ) -> Result<Option<Quant>, TfliteError> {
+        let Some(q) = x.quantization()? else {
+            return Ok(None);
+        };
         let bad = |reason: String| TfliteError::BadQuantization {
             tensor: t,
-            name: self.raw_name(t).unwrap_or_default(),
+            name: self.err_name(t).unwrap_or_default(),
             reason,
         };
         if q.details_type()? != 0 {
@@ -403,7 +471,9 @@ impl<'a> Importer<'a> {
         };
         // The IR quantizes only integer types; a float (or i64) tensor with
         // leftover parameters imports as plain.
-        let Some((lo, hi)) = dtype.int_range() else { return Ok(None) };
+        let Some((lo, hi)) = dtype.int_range() else {
+            return Ok(None);
+        };
         let zp: Vec<i64> = match q.zero_point()? {
             Some(z) => z.to_vec()?,
             None => Vec::new(),
@@ -429,7 +499,12 @@ impl<'a> Importer<'a> {
         let axis = usize::try_from(qd)
             .ok()
             .filter(|&a| a < shape.len())
-            .ok_or_else(|| bad(format!("quantized_dimension {qd} is out of range for rank {}", shape.len())))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "quantized_dimension {qd} is out of range for rank {}",
+                    shape.len()
+                ))
+            })?;
         if shape.get(axis) != Some(&scale.len()) {
             return Err(bad(format!(
                 "{} per-channel scales for dimension {axis} of size {}",
@@ -446,7 +521,7 @@ impl<'a> Importer<'a> {
         if x.external_buffer()? != 0 {
             return Err(TfliteError::UnsupportedTensor {
                 tensor: t,
-                name: self.raw_name(t)?,
+                name: self.err_name(t)?,
                 reason: "external buffers are not supported".into(),
             });
         }
@@ -461,7 +536,7 @@ impl<'a> Importer<'a> {
                 what: "buffer",
                 index: b as i64,
                 len: n,
-                node: None,
+                node: self.current_node,
             });
         };
         let buf = Buffer(buffers.get(b)?);
@@ -499,7 +574,10 @@ impl<'a> Importer<'a> {
     ) -> Result<(TensorType, TensorData), TfliteError> {
         let Some(bytes) = self.const_data(t)? else {
             return Err(match ctx {
-                Some(c) => c.bad(format!("tensor {t} `{}` must be a constant", self.raw_name(t)?)),
+                Some(c) => c.bad(format!(
+                    "tensor {t} `{}` must be a constant",
+                    self.err_name(t)?
+                )),
                 None => TfliteError::Malformed(format!("tensor {t} has no data")),
             });
         };
@@ -508,7 +586,7 @@ impl<'a> Importer<'a> {
         if bytes.len() != need {
             return Err(TfliteError::BufferSize {
                 tensor: t,
-                name: self.raw_name(t)?,
+                name: self.err_name(t)?,
                 buffer: self.tensor(t)?.buffer()? as usize,
                 have: bytes.len(),
                 need,
@@ -520,7 +598,7 @@ impl<'a> Importer<'a> {
         if self.const_bytes > budget {
             return Err(TfliteError::BadConstant {
                 tensor: t,
-                name: self.raw_name(t)?,
+                name: self.err_name(t)?,
                 reason: format!(
                     "constants add up to more than {budget} bytes, too much for a {}-byte file",
                     self.bytes.len()
@@ -531,14 +609,19 @@ impl<'a> Importer<'a> {
             Some(data) => Ok((ty, data)),
             None => Err(TfliteError::BadConstant {
                 tensor: t,
-                name: self.raw_name(t)?,
+                name: self.err_name(t)?,
                 reason: format!("the bytes are not valid {} values", ty.dtype),
             }),
         }
     }
 
     /// The constant tensor `t` as a value of the given kind (cached).
-    pub fn const_value(&mut self, t: usize, kind: ConstKind, ctx: Option<Ctx<'_>>) -> Result<ValueId, TfliteError> {
+    pub fn const_value(
+        &mut self,
+        t: usize,
+        kind: ConstKind,
+        ctx: Option<Ctx<'_>>,
+    ) -> Result<ValueId, TfliteError> {
         if kind == ConstKind::Plain {
             if let Some(v) = self.defined(t) {
                 return Ok(v);
@@ -577,7 +660,7 @@ impl<'a> Importer<'a> {
             "operator {} ({}) reads tensor {t} `{}`, which is not a graph input, a constant or the output of an earlier operator",
             ctx.node,
             ctx.op,
-            self.raw_name(t)?
+            self.err_name(t)?
         )))
     }
 
@@ -600,7 +683,7 @@ impl<'a> Importer<'a> {
                 "operator {} ({}) writes tensor {out} `{}`, which is already a graph input, a constant or another operator's output",
                 ctx.node,
                 ctx.op,
-                self.raw_name(out)?
+                self.err_name(out)?
             )));
         }
         let name = self.value_name(out)?;
@@ -611,7 +694,14 @@ impl<'a> Importer<'a> {
 
     /// Adds an IR node attributed to operator `ctx` (also for helper nodes
     /// the frontend inserts).
-    pub fn add_node(&mut self, ctx: Ctx<'_>, op: Op, operands: Vec<ValueId>, name: &str, ty: TensorType) -> ValueId {
+    pub fn add_node(
+        &mut self,
+        ctx: Ctx<'_>,
+        op: Op,
+        operands: Vec<ValueId>,
+        name: &str,
+        ty: TensorType,
+    ) -> ValueId {
         let v = self.g.add_node(op, operands, name, ty);
         let vname = self.g.value(v).name.clone();
         self.node_of.insert(vname, (ctx.node, ctx.op.to_string()));
@@ -620,12 +710,21 @@ impl<'a> Importer<'a> {
 }
 
 /// Transposes a depthwise filter `[1,H,W,O]` to `[O,H,W,1]`.
-fn depthwise_to_ohwi(ty: TensorType, data: &TensorData) -> Result<(TensorType, TensorData), String> {
+fn depthwise_to_ohwi(
+    ty: TensorType,
+    data: &TensorData,
+) -> Result<(TensorType, TensorData), String> {
     let [one, h, w, o] = ty.shape[..] else {
-        return Err(format!("depthwise filter must have rank 4, has shape {:?}", ty.shape));
+        return Err(format!(
+            "depthwise filter must have rank 4, has shape {:?}",
+            ty.shape
+        ));
     };
     if one != 1 {
-        return Err(format!("depthwise filter must have shape [1,H,W,C*M], has {:?}", ty.shape));
+        return Err(format!(
+            "depthwise filter must have shape [1,H,W,C*M], has {:?}",
+            ty.shape
+        ));
     }
     let quant = match ty.quant {
         None => None,

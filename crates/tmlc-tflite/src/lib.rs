@@ -16,13 +16,15 @@
 //!   before anything is read, and every index, length and shape is checked
 //!   before use: a hostile file yields a [`TfliteError`], never a panic, a
 //!   hang or an allocation larger than a small multiple of the file.
-//! - The result passes [`tmlc_ir::verify`]; if it would not, the import
+//! - The result passes [`tmlc_ir::verify()`]; if it would not, the import
 //!   fails with [`TfliteError::Invalid`] naming the operator.
 //!
 //! The schema subset is written by hand from `schema.fbs`'s facts (module
 //! `schema`); reading goes through a bounds-checked reader (module
 //! `reader`) because the `flatbuffers` crate's accessors are `unsafe` and
 //! this workspace forbids `unsafe` code.
+
+#![deny(missing_docs)]
 
 mod error;
 mod import;
@@ -40,7 +42,7 @@ pub use ops::SUPPORTED_OPS;
 /// A [`TfliteError`] describing the first problem found: a malformed or
 /// truncated file, an unsupported operator or tensor type, an index out of
 /// range, a bad shape or constant, or an imported graph that fails
-/// [`tmlc_ir::verify`].
+/// [`tmlc_ir::verify()`].
 pub fn import(bytes: &[u8], name: &str) -> Result<tmlc_ir::Graph, TfliteError> {
     import::import(bytes, name)
 }

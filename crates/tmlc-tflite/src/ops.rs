@@ -22,12 +22,14 @@
 //! of failing the IR verifier.
 
 use crate::import::{ConstKind, Ctx, Importer};
-use crate::schema::{op, opts, options_type as ot, Operator, ACTIVATION_NAMES, PADDING_SAME, PADDING_VALID};
+use crate::schema::{
+    op, options_type as ot, opts, Operator, ACTIVATION_NAMES, PADDING_SAME, PADDING_VALID,
+};
 use crate::TfliteError;
 use tmlc_ir::{
-    numel, Activation, BinaryAttrs, ClipAttrs, ConcatAttrs, Conv2dAttrs, DType, FullyConnectedAttrs,
-    LeakyReluAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, SoftmaxAttrs, TensorData, TensorType,
-    TransposeAttrs, ValueId,
+    numel, Activation, BinaryAttrs, ClipAttrs, ConcatAttrs, Conv2dAttrs, DType,
+    FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, SoftmaxAttrs,
+    TensorData, TensorType, TransposeAttrs, ValueId,
 };
 
 /// Builtin codes the frontend maps.
@@ -140,13 +142,19 @@ impl Io {
 }
 
 /// Rejects a tensor whose element type the operator does not support.
-fn check_dtype(imp: &Importer<'_>, t: usize, ty: &TensorType, allowed: &[DType], ctx: Ctx<'_>) -> Result<(), TfliteError> {
+fn check_dtype(
+    imp: &Importer<'_>,
+    t: usize,
+    ty: &TensorType,
+    allowed: &[DType],
+    ctx: Ctx<'_>,
+) -> Result<(), TfliteError> {
     if allowed.contains(&ty.dtype) {
         return Ok(());
     }
     Err(TfliteError::UnsupportedTensorType {
         tensor: t,
-        name: imp.raw_name(t)?,
+        name: imp.err_name(t)?,
         ty: imp.type_label(t, ty),
         node: Some(ctx.node),
         op: ctx.op.to_string(),
@@ -154,7 +162,12 @@ fn check_dtype(imp: &Importer<'_>, t: usize, ty: &TensorType, allowed: &[DType],
 }
 
 /// An activation operand with an allowed element type.
-fn act_in(imp: &mut Importer<'_>, t: usize, ctx: Ctx<'_>, allowed: &[DType]) -> Result<(ValueId, TensorType), TfliteError> {
+fn act_in(
+    imp: &mut Importer<'_>,
+    t: usize,
+    ctx: Ctx<'_>,
+    allowed: &[DType],
+) -> Result<(ValueId, TensorType), TfliteError> {
     let v = imp.operand(t, ctx)?;
     let ty = imp.ty(v);
     check_dtype(imp, t, &ty, allowed, ctx)?;
@@ -162,7 +175,12 @@ fn act_in(imp: &mut Importer<'_>, t: usize, ctx: Ctx<'_>, allowed: &[DType]) -> 
 }
 
 /// The type of the output tensor, with an allowed element type.
-fn out_ty(imp: &Importer<'_>, io: &Io, ctx: Ctx<'_>, allowed: Option<&[DType]>) -> Result<TensorType, TfliteError> {
+fn out_ty(
+    imp: &Importer<'_>,
+    io: &Io,
+    ctx: Ctx<'_>,
+    allowed: Option<&[DType]>,
+) -> Result<TensorType, TfliteError> {
     let ty = imp.tensor_type(io.out, true, false, Some(ctx))?;
     if let Some(a) = allowed {
         check_dtype(imp, io.out, &ty, a, ctx)?;
@@ -177,7 +195,10 @@ fn fused(code: i8, ctx: Ctx<'_>) -> Result<Activation, TfliteError> {
         1 => Ok(Activation::Relu),
         2 => Ok(Activation::ReluN1To1),
         3 => Ok(Activation::Relu6),
-        _ => match usize::try_from(code).ok().and_then(|i| ACTIVATION_NAMES.get(i)) {
+        _ => match usize::try_from(code)
+            .ok()
+            .and_then(|i| ACTIVATION_NAMES.get(i))
+        {
             Some(name) => Err(ctx.unsupported(format_args!("with fused activation {name}"))),
             None => Err(ctx.bad(format!("unknown fused activation function {code}"))),
         },
@@ -197,7 +218,13 @@ fn positive(v: i32, what: &str, ctx: Ctx<'_>) -> Result<usize, TfliteError> {
 /// `eff = (k-1)*dil + 1`; the output size is `ceil(in/stride)` for SAME and
 /// `floor((in-eff)/stride) + 1` for VALID; `total = max(0, (out-1)*stride +
 /// eff - in)`; `before = total/2` and the odd remainder goes after.
-pub(crate) fn tflite_padding(padding: i8, input: usize, k: usize, stride: usize, dil: usize) -> Result<(usize, usize), String> {
+pub(crate) fn tflite_padding(
+    padding: i8,
+    input: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+) -> Result<(usize, usize), String> {
     let eff = k
         .checked_sub(1)
         .and_then(|x| x.checked_mul(dil))
@@ -210,7 +237,9 @@ pub(crate) fn tflite_padding(padding: i8, input: usize, k: usize, stride: usize,
         PADDING_SAME => input.div_ceil(stride),
         PADDING_VALID => {
             if input < eff {
-                return Err(format!("VALID window of size {eff} is larger than the input size {input}"));
+                return Err(format!(
+                    "VALID window of size {eff} is larger than the input size {input}"
+                ));
             }
             (input - eff) / stride + 1
         }
@@ -226,9 +255,16 @@ pub(crate) fn tflite_padding(padding: i8, input: usize, k: usize, stride: usize,
 }
 
 /// Integer values of a constant tensor (i32 or i64), e.g. paddings or axes.
-fn const_ints(imp: &mut Importer<'_>, t: usize, what: &str, ctx: Ctx<'_>) -> Result<(Vec<usize>, Vec<i64>), TfliteError> {
+fn const_ints(
+    imp: &mut Importer<'_>,
+    t: usize,
+    what: &str,
+    ctx: Ctx<'_>,
+) -> Result<(Vec<usize>, Vec<i64>), TfliteError> {
     if imp.const_data(t)?.is_none() {
-        return Err(ctx.bad(format!("{what} must be a constant tensor (tensor {t} is not)")));
+        return Err(ctx.bad(format!(
+            "{what} must be a constant tensor (tensor {t} is not)"
+        )));
     }
     let (ty, data) = imp.decode_const(t, false, Some(ctx))?;
     let vals = match data {
@@ -258,7 +294,12 @@ fn rank4(ty: &TensorType, what: &str, ctx: Ctx<'_>) -> Result<[usize; 4], Tflite
 }
 
 /// Converts operator `ctx` (builtin `code`) into IR nodes.
-pub(crate) fn convert(imp: &mut Importer<'_>, ctx: Ctx<'_>, code: i32, opr: &Operator<'_>) -> Result<(), TfliteError> {
+pub(crate) fn convert(
+    imp: &mut Importer<'_>,
+    ctx: Ctx<'_>,
+    code: i32,
+    opr: &Operator<'_>,
+) -> Result<(), TfliteError> {
     let io = Io::read(imp, ctx, opr)?;
     match code {
         op::CONV_2D => conv2d(imp, ctx, &io, opr, false),
@@ -269,7 +310,8 @@ pub(crate) fn convert(imp: &mut Importer<'_>, ctx: Ctx<'_>, code: i32, opr: &Ope
         op::RESHAPE => {
             let x = imp.operand(io.req(0, ctx)?, ctx)?;
             let ty = out_ty(imp, &io, ctx, None)?;
-            imp.add_result(ctx, io.out, Op::Reshape, vec![x], ty).map(drop)
+            imp.add_result(ctx, io.out, Op::Reshape, vec![x], ty)
+                .map(drop)
         }
         op::SOFTMAX => {
             let beta = match opr.options(ot::SOFTMAX)? {
@@ -283,20 +325,40 @@ pub(crate) fn convert(imp: &mut Importer<'_>, ctx: Ctx<'_>, code: i32, opr: &Ope
         op::TRANSPOSE => transpose(imp, ctx, &io),
         op::CONCATENATION => concat(imp, ctx, &io, opr),
         op::QUANTIZE => {
-            let (x, _) = act_in(imp, io.req(0, ctx)?, ctx, &[DType::F32, DType::I8, DType::U8, DType::I16])?;
+            let (x, _) = act_in(
+                imp,
+                io.req(0, ctx)?,
+                ctx,
+                &[DType::F32, DType::I8, DType::U8, DType::I16],
+            )?;
             let ty = out_ty(imp, &io, ctx, Some(&[DType::I8, DType::U8, DType::I16]))?;
-            imp.add_result(ctx, io.out, Op::Quantize, vec![x], ty).map(drop)
+            imp.add_result(ctx, io.out, Op::Quantize, vec![x], ty)
+                .map(drop)
         }
         op::DEQUANTIZE => {
-            let (x, _) = act_in(imp, io.req(0, ctx)?, ctx, &[DType::I8, DType::U8, DType::I16, DType::I32])?;
+            let (x, _) = act_in(
+                imp,
+                io.req(0, ctx)?,
+                ctx,
+                &[DType::I8, DType::U8, DType::I16, DType::I32],
+            )?;
             let ty = out_ty(imp, &io, ctx, Some(&[DType::F32]))?;
-            imp.add_result(ctx, io.out, Op::Dequantize, vec![x], ty).map(drop)
+            imp.add_result(ctx, io.out, Op::Dequantize, vec![x], ty)
+                .map(drop)
         }
         op::LOGISTIC => unary(imp, ctx, &io, Op::Sigmoid),
         op::TANH => unary(imp, ctx, &io, Op::Tanh),
         op::RELU => unary(imp, ctx, &io, Op::Relu),
         op::RELU6 => unary(imp, ctx, &io, Op::Relu6),
-        op::RELU_N1_TO_1 => unary(imp, ctx, &io, Op::Clip(ClipAttrs { min: -1.0, max: 1.0 })),
+        op::RELU_N1_TO_1 => unary(
+            imp,
+            ctx,
+            &io,
+            Op::Clip(ClipAttrs {
+                min: -1.0,
+                max: 1.0,
+            }),
+        ),
         op::HARD_SWISH => unary(imp, ctx, &io, Op::HardSwish),
         op::LEAKY_RELU => {
             let alpha = match opr.options(ot::LEAKY_RELU)? {
@@ -316,7 +378,8 @@ pub(crate) fn convert(imp: &mut Importer<'_>, ctx: Ctx<'_>, code: i32, opr: &Ope
             let (a, _) = act_in(imp, io.req(0, ctx)?, ctx, F32_I8)?;
             let (b, _) = act_in(imp, io.req(1, ctx)?, ctx, F32_I8)?;
             let ty = out_ty(imp, &io, ctx, Some(F32_I8))?;
-            imp.add_result(ctx, io.out, Op::MatMul, vec![a, b], ty).map(drop)
+            imp.add_result(ctx, io.out, Op::MatMul, vec![a, b], ty)
+                .map(drop)
         }
         _ => Err(TfliteError::UnsupportedOp {
             node: ctx.node,
@@ -335,15 +398,28 @@ fn unary(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, op: Op) -> Result<(), Tf
 /// The bias operand: for a quantized op, a constant bias loses its
 /// quantization metadata (TFLite Micro adds the int32 raw and never reads
 /// it; person_detect's is inconsistent).
-fn bias(imp: &mut Importer<'_>, t: Option<usize>, quantized: bool, ctx: Ctx<'_>) -> Result<Option<ValueId>, TfliteError> {
+fn bias(
+    imp: &mut Importer<'_>,
+    t: Option<usize>,
+    quantized: bool,
+    ctx: Ctx<'_>,
+) -> Result<Option<ValueId>, TfliteError> {
     let Some(t) = t else { return Ok(None) };
     if quantized && imp.defined(t).is_none() && imp.const_data(t)?.is_some() {
-        return imp.const_value(t, ConstKind::DropQuant, Some(ctx)).map(Some);
+        return imp
+            .const_value(t, ConstKind::DropQuant, Some(ctx))
+            .map(Some);
     }
     imp.operand(t, ctx).map(Some)
 }
 
-fn conv2d(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, depthwise: bool) -> Result<(), TfliteError> {
+fn conv2d(
+    imp: &mut Importer<'_>,
+    ctx: Ctx<'_>,
+    io: &Io,
+    opr: &Operator<'_>,
+    depthwise: bool,
+) -> Result<(), TfliteError> {
     // (padding, stride_w, stride_h, activation, dilation_w, dilation_h)
     let (padding, sw, sh, act, dw, dh) = if depthwise {
         use opts::depthwise as f;
@@ -398,10 +474,18 @@ fn conv2d(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, dep
         cin / i
     };
     let b = bias(imp, io.opt(2), xty.quant.is_some(), ctx)?;
-    let stride = [positive(sh, "stride_h", ctx)?, positive(sw, "stride_w", ctx)?];
-    let dilation = [positive(dh, "dilation_h_factor", ctx)?, positive(dw, "dilation_w_factor", ctx)?];
-    let (top, bottom) = tflite_padding(padding, h, kh, stride[0], dilation[0]).map_err(|m| ctx.bad(m))?;
-    let (left, right) = tflite_padding(padding, wd, kw, stride[1], dilation[1]).map_err(|m| ctx.bad(m))?;
+    let stride = [
+        positive(sh, "stride_h", ctx)?,
+        positive(sw, "stride_w", ctx)?,
+    ];
+    let dilation = [
+        positive(dh, "dilation_h_factor", ctx)?,
+        positive(dw, "dilation_w_factor", ctx)?,
+    ];
+    let (top, bottom) =
+        tflite_padding(padding, h, kh, stride[0], dilation[0]).map_err(|m| ctx.bad(m))?;
+    let (left, right) =
+        tflite_padding(padding, wd, kw, stride[1], dilation[1]).map_err(|m| ctx.bad(m))?;
     let ty = out_ty(imp, io, ctx, Some(F32_I8))?;
     let attrs = Conv2dAttrs {
         stride,
@@ -412,10 +496,16 @@ fn conv2d(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, dep
     };
     let mut operands = vec![x, w];
     operands.extend(b);
-    imp.add_result(ctx, io.out, Op::Conv2d(attrs), operands, ty).map(drop)
+    imp.add_result(ctx, io.out, Op::Conv2d(attrs), operands, ty)
+        .map(drop)
 }
 
-fn fully_connected(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>) -> Result<(), TfliteError> {
+fn fully_connected(
+    imp: &mut Importer<'_>,
+    ctx: Ctx<'_>,
+    io: &Io,
+    opr: &Operator<'_>,
+) -> Result<(), TfliteError> {
     use opts::fully_connected as f;
     let (act, format, keep) = match opr.options(ot::FULLY_CONNECTED)? {
         Some(o) => (
@@ -433,7 +523,10 @@ fn fully_connected(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator
     let w = imp.operand(io.req(1, ctx)?, ctx)?;
     let wty = imp.ty(w);
     let [_, k] = wty.shape[..] else {
-        return Err(ctx.bad(format!("weights must have rank 2, have shape {:?}", wty.shape)));
+        return Err(ctx.bad(format!(
+            "weights must have rank 2, have shape {:?}",
+            wty.shape
+        )));
     };
     if xty.shape.last() != Some(&k) {
         // TFLite flattens the input to [numel / K, K]; the IR wants the
@@ -462,11 +555,23 @@ fn fully_connected(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator
     let ty = out_ty(imp, io, ctx, Some(F32_I8))?;
     let mut operands = vec![x, w];
     operands.extend(b);
-    imp.add_result(ctx, io.out, Op::FullyConnected(FullyConnectedAttrs { act }), operands, ty)
-        .map(drop)
+    imp.add_result(
+        ctx,
+        io.out,
+        Op::FullyConnected(FullyConnectedAttrs { act }),
+        operands,
+        ty,
+    )
+    .map(drop)
 }
 
-fn binary(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, code: i32) -> Result<(), TfliteError> {
+fn binary(
+    imp: &mut Importer<'_>,
+    ctx: Ctx<'_>,
+    io: &Io,
+    opr: &Operator<'_>,
+    code: i32,
+) -> Result<(), TfliteError> {
     let tag = match code {
         op::ADD => ot::ADD,
         op::SUB => ot::SUB,
@@ -476,7 +581,9 @@ fn binary(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, cod
         Some(o) => o.scalar(opts::binary::FUSED_ACTIVATION, 0i8)?,
         None => 0,
     };
-    let attrs = BinaryAttrs { act: fused(act, ctx)? };
+    let attrs = BinaryAttrs {
+        act: fused(act, ctx)?,
+    };
     let (a, _) = act_in(imp, io.req(0, ctx)?, ctx, F32_I8)?;
     let (b, _) = act_in(imp, io.req(1, ctx)?, ctx, F32_I8)?;
     let ty = out_ty(imp, io, ctx, Some(F32_I8))?;
@@ -488,7 +595,13 @@ fn binary(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, cod
     imp.add_result(ctx, io.out, op, vec![a, b], ty).map(drop)
 }
 
-fn pool(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, max: bool) -> Result<(), TfliteError> {
+fn pool(
+    imp: &mut Importer<'_>,
+    ctx: Ctx<'_>,
+    io: &Io,
+    opr: &Operator<'_>,
+    max: bool,
+) -> Result<(), TfliteError> {
     use opts::pool2d as f;
     let (padding, sw, sh, fw, fh, act) = match opr.options(ot::POOL2D)? {
         Some(o) => (
@@ -504,10 +617,18 @@ fn pool(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, max: 
     let act = fused(act, ctx)?;
     let (x, xty) = act_in(imp, io.req(0, ctx)?, ctx, F32_I8)?;
     let [_, h, w, _] = rank4(&xty, "input", ctx)?;
-    let kernel = [positive(fh, "filter_height", ctx)?, positive(fw, "filter_width", ctx)?];
-    let stride = [positive(sh, "stride_h", ctx)?, positive(sw, "stride_w", ctx)?];
-    let (top, bottom) = tflite_padding(padding, h, kernel[0], stride[0], 1).map_err(|m| ctx.bad(m))?;
-    let (left, right) = tflite_padding(padding, w, kernel[1], stride[1], 1).map_err(|m| ctx.bad(m))?;
+    let kernel = [
+        positive(fh, "filter_height", ctx)?,
+        positive(fw, "filter_width", ctx)?,
+    ];
+    let stride = [
+        positive(sh, "stride_h", ctx)?,
+        positive(sw, "stride_w", ctx)?,
+    ];
+    let (top, bottom) =
+        tflite_padding(padding, h, kernel[0], stride[0], 1).map_err(|m| ctx.bad(m))?;
+    let (left, right) =
+        tflite_padding(padding, w, kernel[1], stride[1], 1).map_err(|m| ctx.bad(m))?;
     let ty = out_ty(imp, io, ctx, Some(F32_I8))?;
     let attrs = Pool2dAttrs {
         kernel,
@@ -516,7 +637,11 @@ fn pool(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>, max: 
         count_include_pad: false,
         act,
     };
-    let op = if max { Op::MaxPool2d(attrs) } else { Op::AvgPool2d(attrs) };
+    let op = if max {
+        Op::MaxPool2d(attrs)
+    } else {
+        Op::AvgPool2d(attrs)
+    };
     imp.add_result(ctx, io.out, op, vec![x], ty).map(drop)
 }
 
@@ -547,7 +672,10 @@ fn pad(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, v2: bool) -> Result<(), Tf
         }
         let (cty, data) = imp.decode_const(c, true, Some(ctx))?;
         if data.len() != 1 {
-            return Err(ctx.bad(format!("constant_values must hold one value, holds {}", data.len())));
+            return Err(ctx.bad(format!(
+                "constant_values must hold one value, holds {}",
+                data.len()
+            )));
         }
         let raw = data.get_f64(0);
         value = match cty.qparams() {
@@ -561,11 +689,26 @@ fn pad(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, v2: bool) -> Result<(), Tf
             check_dtype(imp, t, tt, &[DType::I8], ctx)?;
         }
     }
-    imp.add_result(ctx, io.out, Op::Pad(PadAttrs { before, after, value }), vec![x], ty)
-        .map(drop)
+    imp.add_result(
+        ctx,
+        io.out,
+        Op::Pad(PadAttrs {
+            before,
+            after,
+            value,
+        }),
+        vec![x],
+        ty,
+    )
+    .map(drop)
 }
 
-fn mean(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>) -> Result<(), TfliteError> {
+fn mean(
+    imp: &mut Importer<'_>,
+    ctx: Ctx<'_>,
+    io: &Io,
+    opr: &Operator<'_>,
+) -> Result<(), TfliteError> {
     let keep_dims = match opr.options(ot::REDUCER)? {
         Some(o) => o.scalar(opts::reducer::KEEP_DIMS, false)?,
         None => false,
@@ -582,8 +725,14 @@ fn mean(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>) -> Re
         return Err(ctx.bad("axes must not be empty"));
     }
     let ty = out_ty(imp, io, ctx, Some(F32_I8))?;
-    imp.add_result(ctx, io.out, Op::Mean(MeanAttrs { axes, keep_dims }), vec![x], ty)
-        .map(drop)
+    imp.add_result(
+        ctx,
+        io.out,
+        Op::Mean(MeanAttrs { axes, keep_dims }),
+        vec![x],
+        ty,
+    )
+    .map(drop)
 }
 
 fn transpose(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io) -> Result<(), TfliteError> {
@@ -607,18 +756,36 @@ fn transpose(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io) -> Result<(), Tflite
         return Err(ctx.bad(format!("perm {raw:?} is not a permutation of rank {rank}")));
     }
     let ty = out_ty(imp, io, ctx, None)?;
-    imp.add_result(ctx, io.out, Op::Transpose(TransposeAttrs { perm }), vec![x], ty)
-        .map(drop)
+    imp.add_result(
+        ctx,
+        io.out,
+        Op::Transpose(TransposeAttrs { perm }),
+        vec![x],
+        ty,
+    )
+    .map(drop)
 }
 
-fn concat(imp: &mut Importer<'_>, ctx: Ctx<'_>, io: &Io, opr: &Operator<'_>) -> Result<(), TfliteError> {
+fn concat(
+    imp: &mut Importer<'_>,
+    ctx: Ctx<'_>,
+    io: &Io,
+    opr: &Operator<'_>,
+) -> Result<(), TfliteError> {
     use opts::concatenation as f;
     let (axis, act) = match opr.options(ot::CONCATENATION)? {
-        Some(o) => (o.scalar(f::AXIS, 0i32)?, o.scalar(f::FUSED_ACTIVATION, 0i8)?),
+        Some(o) => (
+            o.scalar(f::AXIS, 0i32)?,
+            o.scalar(f::FUSED_ACTIVATION, 0i8)?,
+        ),
         None => (0, 0),
     };
     if fused(act, ctx)? != Activation::None {
-        let name = usize::try_from(act).ok().and_then(|i| ACTIVATION_NAMES.get(i)).copied().unwrap_or("?");
+        let name = usize::try_from(act)
+            .ok()
+            .and_then(|i| ACTIVATION_NAMES.get(i))
+            .copied()
+            .unwrap_or("?");
         return Err(ctx.unsupported(format_args!("with fused activation {name}")));
     }
     if io.ins.is_empty() {

@@ -25,10 +25,15 @@ fn malformed(what: impl Into<String>) -> TfliteError {
 
 /// Reads `N` bytes at `pos`.
 fn bytes<const N: usize>(buf: &[u8], pos: usize) -> Result<[u8; N], TfliteError> {
-    let end = pos.checked_add(N).ok_or_else(|| malformed("offset overflow"))?;
-    let s = buf
-        .get(pos..end)
-        .ok_or_else(|| malformed(format!("read of {N} bytes at offset {pos} is outside the file ({} bytes)", buf.len())))?;
+    let end = pos
+        .checked_add(N)
+        .ok_or_else(|| malformed("offset overflow"))?;
+    let s = buf.get(pos..end).ok_or_else(|| {
+        malformed(format!(
+            "read of {N} bytes at offset {pos} is outside the file ({} bytes)",
+            buf.len()
+        ))
+    })?;
     let mut a = [0u8; N];
     a.copy_from_slice(s);
     Ok(a)
@@ -64,7 +69,9 @@ impl Scalar for bool {
 /// Follows the `u32` offset stored at `pos`.
 fn follow_uoffset(buf: &[u8], pos: usize) -> Result<usize, TfliteError> {
     let off = u32::read(buf, pos)? as usize;
-    let target = pos.checked_add(off).ok_or_else(|| malformed("offset overflow"))?;
+    let target = pos
+        .checked_add(off)
+        .ok_or_else(|| malformed("offset overflow"))?;
     if target >= buf.len() {
         return Err(malformed(format!(
             "offset at {pos} points to {target}, outside the file ({} bytes)",
@@ -87,13 +94,22 @@ impl<'a> Table<'a> {
     /// The table at `pos`.
     pub(crate) fn at(buf: &'a [u8], pos: usize) -> Result<Table<'a>, TfliteError> {
         let soff = i32::read(buf, pos)? as i64;
-        let vtable = (pos as i64).checked_sub(soff).filter(|&v| v >= 0 && (v as usize) < buf.len());
+        let vtable = (pos as i64)
+            .checked_sub(soff)
+            .filter(|&v| v >= 0 && (v as usize) < buf.len());
         let Some(vtable) = vtable else {
-            return Err(malformed(format!("table at {pos} has its vtable outside the file")));
+            return Err(malformed(format!(
+                "table at {pos} has its vtable outside the file"
+            )));
         };
         let vtable = vtable as usize;
         let vtable_len = u16::read(buf, vtable)? as usize;
-        Ok(Table { buf, pos, vtable, vtable_len })
+        Ok(Table {
+            buf,
+            pos,
+            vtable,
+            vtable_len,
+        })
     }
 
     /// The table the root offset (bytes 0..4) points to.
@@ -136,7 +152,10 @@ impl<'a> Table<'a> {
     }
 
     /// A vector-of-scalars field.
-    pub(crate) fn vector<T: Scalar>(&self, slot: u16) -> Result<Option<Vector<'a, T>>, TfliteError> {
+    pub(crate) fn vector<T: Scalar>(
+        &self,
+        slot: u16,
+    ) -> Result<Option<Vector<'a, T>>, TfliteError> {
         match self.field(slot)? {
             Some(p) => Ok(Some(Vector::at(self.buf, follow_uoffset(self.buf, p)?)?)),
             None => Ok(None),
@@ -189,7 +208,12 @@ impl<'a, T: Scalar> Vector<'a, T> {
                 buf.len()
             )));
         }
-        Ok(Vector { buf, start, len, _t: std::marker::PhantomData })
+        Ok(Vector {
+            buf,
+            start,
+            len,
+            _t: std::marker::PhantomData,
+        })
     }
 
     /// Number of elements.
@@ -200,14 +224,17 @@ impl<'a, T: Scalar> Vector<'a, T> {
     /// Element `i`.
     pub(crate) fn get(&self, i: usize) -> Result<T, TfliteError> {
         if i >= self.len {
-            return Err(malformed(format!("vector index {i} out of range ({})", self.len)));
+            return Err(malformed(format!(
+                "vector index {i} out of range ({})",
+                self.len
+            )));
         }
         T::read(self.buf, self.start + i * T::SIZE)
     }
 
     /// All elements. The length was checked against the buffer, so the
     /// allocation is bounded by the file size.
-    pub(crate) fn to_vec(&self) -> Result<Vec<T>, TfliteError> {
+    pub(crate) fn to_vec(self) -> Result<Vec<T>, TfliteError> {
         (0..self.len).map(|i| self.get(i)).collect()
     }
 }
@@ -234,7 +261,10 @@ impl<'a> Tables<'a> {
     /// Table `i`.
     pub(crate) fn get(&self, i: usize) -> Result<Table<'a>, TfliteError> {
         if i >= self.0.len {
-            return Err(malformed(format!("table index {i} out of range ({})", self.0.len)));
+            return Err(malformed(format!(
+                "table index {i} out of range ({})",
+                self.0.len
+            )));
         }
         let p = self.0.start + i * 4;
         Table::at(self.0.buf, follow_uoffset(self.0.buf, p)?)

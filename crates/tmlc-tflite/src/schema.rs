@@ -18,7 +18,9 @@
 
 use crate::reader::{Table, Tables, Vector as RVector};
 use crate::TfliteError;
-use flatbuffers::{ForwardsUOffset, InvalidFlatbuffer, Verifiable, Verifier, VerifierOptions, Vector};
+use flatbuffers::{
+    ForwardsUOffset, InvalidFlatbuffer, Vector, Verifiable, Verifier, VerifierOptions,
+};
 
 /// Vtable slots of `table Model`.
 pub(crate) mod model {
@@ -211,15 +213,37 @@ impl TensorType {
     /// The schema's name for the type.
     pub fn name(self) -> String {
         const NAMES: [&str; 23] = [
-            "FLOAT32", "FLOAT16", "INT32", "UINT8", "INT64", "STRING", "BOOL", "INT16",
-            "COMPLEX64", "INT8", "FLOAT64", "COMPLEX128", "UINT64", "RESOURCE", "VARIANT",
-            "UINT32", "UINT16", "INT4", "BFLOAT16", "INT2", "UINT4", "FLOAT8_E4M3FN",
+            "FLOAT32",
+            "FLOAT16",
+            "INT32",
+            "UINT8",
+            "INT64",
+            "STRING",
+            "BOOL",
+            "INT16",
+            "COMPLEX64",
+            "INT8",
+            "FLOAT64",
+            "COMPLEX128",
+            "UINT64",
+            "RESOURCE",
+            "VARIANT",
+            "UINT32",
+            "UINT16",
+            "INT4",
+            "BFLOAT16",
+            "INT2",
+            "UINT4",
+            "FLOAT8_E4M3FN",
             "FLOAT8_E5M2",
         ];
         usize::try_from(self.0)
             .ok()
             .and_then(|i| NAMES.get(i))
-            .map_or_else(|| format!("unknown tensor type {}", self.0), |s| s.to_string())
+            .map_or_else(
+                || format!("unknown tensor type {}", self.0),
+                |s| s.to_string(),
+            )
     }
 }
 
@@ -265,52 +289,224 @@ pub(crate) mod op {
 
 /// Names of `enum BuiltinOperator`, indexed by code (0..=209).
 const BUILTIN_NAMES: [&str; 210] = [
-    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D",
-    "DEPTH_TO_SPACE", "DEQUANTIZE", "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED",
-    "HASHTABLE_LOOKUP", "L2_NORMALIZATION", "L2_POOL_2D", "LOCAL_RESPONSE_NORMALIZATION",
-    "LOGISTIC", "LSH_PROJECTION", "LSTM", "MAX_POOL_2D", "MUL", "RELU", "RELU_N1_TO_1",
-    "RELU6", "RESHAPE", "RESIZE_BILINEAR", "RNN", "SOFTMAX", "SPACE_TO_DEPTH", "SVDF",
-    "TANH", "CONCAT_EMBEDDINGS", "SKIP_GRAM", "CALL", "CUSTOM", "EMBEDDING_LOOKUP_SPARSE",
-    "PAD", "UNIDIRECTIONAL_SEQUENCE_RNN", "GATHER", "BATCH_TO_SPACE_ND",
-    "SPACE_TO_BATCH_ND", "TRANSPOSE", "MEAN", "SUB", "DIV", "SQUEEZE",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE", "BIDIRECTIONAL_SEQUENCE_RNN", "EXP",
-    "TOPK_V2", "SPLIT", "LOG_SOFTMAX", "DELEGATE", "BIDIRECTIONAL_SEQUENCE_LSTM", "CAST",
-    "PRELU", "MAXIMUM", "ARG_MAX", "MINIMUM", "LESS", "NEG", "PADV2", "GREATER",
-    "GREATER_EQUAL", "LESS_EQUAL", "SELECT", "SLICE", "SIN", "TRANSPOSE_CONV",
-    "SPARSE_TO_DENSE", "TILE", "EXPAND_DIMS", "EQUAL", "NOT_EQUAL", "LOG", "SUM", "SQRT",
-    "RSQRT", "SHAPE", "POW", "ARG_MIN", "FAKE_QUANT", "REDUCE_PROD", "REDUCE_MAX", "PACK",
-    "LOGICAL_OR", "ONE_HOT", "LOGICAL_AND", "LOGICAL_NOT", "UNPACK", "REDUCE_MIN",
-    "FLOOR_DIV", "REDUCE_ANY", "SQUARE", "ZEROS_LIKE", "FILL", "FLOOR_MOD", "RANGE",
-    "RESIZE_NEAREST_NEIGHBOR", "LEAKY_RELU", "SQUARED_DIFFERENCE", "MIRROR_PAD", "ABS",
-    "SPLIT_V", "UNIQUE", "CEIL", "REVERSE_V2", "ADD_N", "GATHER_ND", "COS", "WHERE", "RANK",
-    "ELU", "REVERSE_SEQUENCE", "MATRIX_DIAG", "QUANTIZE", "MATRIX_SET_DIAG", "ROUND",
-    "HARD_SWISH", "IF", "WHILE", "NON_MAX_SUPPRESSION_V4", "NON_MAX_SUPPRESSION_V5",
-    "SCATTER_ND", "SELECT_V2", "DENSIFY", "SEGMENT_SUM", "BATCH_MATMUL",
-    "PLACEHOLDER_FOR_GREATER_OP_CODES", "CUMSUM", "CALL_ONCE", "BROADCAST_TO", "RFFT2D",
-    "CONV_3D", "IMAG", "REAL", "COMPLEX_ABS", "HASHTABLE", "HASHTABLE_FIND",
-    "HASHTABLE_IMPORT", "HASHTABLE_SIZE", "REDUCE_ALL", "CONV_3D_TRANSPOSE", "VAR_HANDLE",
-    "READ_VARIABLE", "ASSIGN_VARIABLE", "BROADCAST_ARGS", "RANDOM_STANDARD_NORMAL",
-    "BUCKETIZE", "RANDOM_UNIFORM", "MULTINOMIAL", "GELU", "DYNAMIC_UPDATE_SLICE",
-    "RELU_0_TO_1", "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_SUM",
-    "ATAN2", "UNSORTED_SEGMENT_MIN", "SIGN", "BITCAST", "BITWISE_XOR", "RIGHT_SHIFT",
-    "STABLEHLO_LOGISTIC", "STABLEHLO_ADD", "STABLEHLO_DIVIDE", "STABLEHLO_MULTIPLY",
-    "STABLEHLO_MAXIMUM", "STABLEHLO_RESHAPE", "STABLEHLO_CLAMP", "STABLEHLO_CONCATENATE",
-    "STABLEHLO_BROADCAST_IN_DIM", "STABLEHLO_CONVOLUTION", "STABLEHLO_SLICE",
-    "STABLEHLO_CUSTOM_CALL", "STABLEHLO_REDUCE", "STABLEHLO_ABS", "STABLEHLO_AND",
-    "STABLEHLO_COSINE", "STABLEHLO_EXPONENTIAL", "STABLEHLO_FLOOR", "STABLEHLO_LOG",
-    "STABLEHLO_MINIMUM", "STABLEHLO_NEGATE", "STABLEHLO_OR", "STABLEHLO_POWER",
-    "STABLEHLO_REMAINDER", "STABLEHLO_RSQRT", "STABLEHLO_SELECT", "STABLEHLO_SUBTRACT",
-    "STABLEHLO_TANH", "STABLEHLO_SCATTER", "STABLEHLO_COMPARE", "STABLEHLO_CONVERT",
-    "STABLEHLO_DYNAMIC_SLICE", "STABLEHLO_DYNAMIC_UPDATE_SLICE", "STABLEHLO_PAD",
-    "STABLEHLO_IOTA", "STABLEHLO_DOT_GENERAL", "STABLEHLO_REDUCE_WINDOW", "STABLEHLO_SORT",
-    "STABLEHLO_WHILE", "STABLEHLO_GATHER", "STABLEHLO_TRANSPOSE", "DILATE",
-    "STABLEHLO_RNG_BIT_GENERATOR", "REDUCE_WINDOW", "STABLEHLO_COMPOSITE",
-    "STABLEHLO_SHIFT_LEFT", "STABLEHLO_CBRT", "STABLEHLO_CASE",
+    "ADD",
+    "AVERAGE_POOL_2D",
+    "CONCATENATION",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "DEPTH_TO_SPACE",
+    "DEQUANTIZE",
+    "EMBEDDING_LOOKUP",
+    "FLOOR",
+    "FULLY_CONNECTED",
+    "HASHTABLE_LOOKUP",
+    "L2_NORMALIZATION",
+    "L2_POOL_2D",
+    "LOCAL_RESPONSE_NORMALIZATION",
+    "LOGISTIC",
+    "LSH_PROJECTION",
+    "LSTM",
+    "MAX_POOL_2D",
+    "MUL",
+    "RELU",
+    "RELU_N1_TO_1",
+    "RELU6",
+    "RESHAPE",
+    "RESIZE_BILINEAR",
+    "RNN",
+    "SOFTMAX",
+    "SPACE_TO_DEPTH",
+    "SVDF",
+    "TANH",
+    "CONCAT_EMBEDDINGS",
+    "SKIP_GRAM",
+    "CALL",
+    "CUSTOM",
+    "EMBEDDING_LOOKUP_SPARSE",
+    "PAD",
+    "UNIDIRECTIONAL_SEQUENCE_RNN",
+    "GATHER",
+    "BATCH_TO_SPACE_ND",
+    "SPACE_TO_BATCH_ND",
+    "TRANSPOSE",
+    "MEAN",
+    "SUB",
+    "DIV",
+    "SQUEEZE",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "STRIDED_SLICE",
+    "BIDIRECTIONAL_SEQUENCE_RNN",
+    "EXP",
+    "TOPK_V2",
+    "SPLIT",
+    "LOG_SOFTMAX",
+    "DELEGATE",
+    "BIDIRECTIONAL_SEQUENCE_LSTM",
+    "CAST",
+    "PRELU",
+    "MAXIMUM",
+    "ARG_MAX",
+    "MINIMUM",
+    "LESS",
+    "NEG",
+    "PADV2",
+    "GREATER",
+    "GREATER_EQUAL",
+    "LESS_EQUAL",
+    "SELECT",
+    "SLICE",
+    "SIN",
+    "TRANSPOSE_CONV",
+    "SPARSE_TO_DENSE",
+    "TILE",
+    "EXPAND_DIMS",
+    "EQUAL",
+    "NOT_EQUAL",
+    "LOG",
+    "SUM",
+    "SQRT",
+    "RSQRT",
+    "SHAPE",
+    "POW",
+    "ARG_MIN",
+    "FAKE_QUANT",
+    "REDUCE_PROD",
+    "REDUCE_MAX",
+    "PACK",
+    "LOGICAL_OR",
+    "ONE_HOT",
+    "LOGICAL_AND",
+    "LOGICAL_NOT",
+    "UNPACK",
+    "REDUCE_MIN",
+    "FLOOR_DIV",
+    "REDUCE_ANY",
+    "SQUARE",
+    "ZEROS_LIKE",
+    "FILL",
+    "FLOOR_MOD",
+    "RANGE",
+    "RESIZE_NEAREST_NEIGHBOR",
+    "LEAKY_RELU",
+    "SQUARED_DIFFERENCE",
+    "MIRROR_PAD",
+    "ABS",
+    "SPLIT_V",
+    "UNIQUE",
+    "CEIL",
+    "REVERSE_V2",
+    "ADD_N",
+    "GATHER_ND",
+    "COS",
+    "WHERE",
+    "RANK",
+    "ELU",
+    "REVERSE_SEQUENCE",
+    "MATRIX_DIAG",
+    "QUANTIZE",
+    "MATRIX_SET_DIAG",
+    "ROUND",
+    "HARD_SWISH",
+    "IF",
+    "WHILE",
+    "NON_MAX_SUPPRESSION_V4",
+    "NON_MAX_SUPPRESSION_V5",
+    "SCATTER_ND",
+    "SELECT_V2",
+    "DENSIFY",
+    "SEGMENT_SUM",
+    "BATCH_MATMUL",
+    "PLACEHOLDER_FOR_GREATER_OP_CODES",
+    "CUMSUM",
+    "CALL_ONCE",
+    "BROADCAST_TO",
+    "RFFT2D",
+    "CONV_3D",
+    "IMAG",
+    "REAL",
+    "COMPLEX_ABS",
+    "HASHTABLE",
+    "HASHTABLE_FIND",
+    "HASHTABLE_IMPORT",
+    "HASHTABLE_SIZE",
+    "REDUCE_ALL",
+    "CONV_3D_TRANSPOSE",
+    "VAR_HANDLE",
+    "READ_VARIABLE",
+    "ASSIGN_VARIABLE",
+    "BROADCAST_ARGS",
+    "RANDOM_STANDARD_NORMAL",
+    "BUCKETIZE",
+    "RANDOM_UNIFORM",
+    "MULTINOMIAL",
+    "GELU",
+    "DYNAMIC_UPDATE_SLICE",
+    "RELU_0_TO_1",
+    "UNSORTED_SEGMENT_PROD",
+    "UNSORTED_SEGMENT_MAX",
+    "UNSORTED_SEGMENT_SUM",
+    "ATAN2",
+    "UNSORTED_SEGMENT_MIN",
+    "SIGN",
+    "BITCAST",
+    "BITWISE_XOR",
+    "RIGHT_SHIFT",
+    "STABLEHLO_LOGISTIC",
+    "STABLEHLO_ADD",
+    "STABLEHLO_DIVIDE",
+    "STABLEHLO_MULTIPLY",
+    "STABLEHLO_MAXIMUM",
+    "STABLEHLO_RESHAPE",
+    "STABLEHLO_CLAMP",
+    "STABLEHLO_CONCATENATE",
+    "STABLEHLO_BROADCAST_IN_DIM",
+    "STABLEHLO_CONVOLUTION",
+    "STABLEHLO_SLICE",
+    "STABLEHLO_CUSTOM_CALL",
+    "STABLEHLO_REDUCE",
+    "STABLEHLO_ABS",
+    "STABLEHLO_AND",
+    "STABLEHLO_COSINE",
+    "STABLEHLO_EXPONENTIAL",
+    "STABLEHLO_FLOOR",
+    "STABLEHLO_LOG",
+    "STABLEHLO_MINIMUM",
+    "STABLEHLO_NEGATE",
+    "STABLEHLO_OR",
+    "STABLEHLO_POWER",
+    "STABLEHLO_REMAINDER",
+    "STABLEHLO_RSQRT",
+    "STABLEHLO_SELECT",
+    "STABLEHLO_SUBTRACT",
+    "STABLEHLO_TANH",
+    "STABLEHLO_SCATTER",
+    "STABLEHLO_COMPARE",
+    "STABLEHLO_CONVERT",
+    "STABLEHLO_DYNAMIC_SLICE",
+    "STABLEHLO_DYNAMIC_UPDATE_SLICE",
+    "STABLEHLO_PAD",
+    "STABLEHLO_IOTA",
+    "STABLEHLO_DOT_GENERAL",
+    "STABLEHLO_REDUCE_WINDOW",
+    "STABLEHLO_SORT",
+    "STABLEHLO_WHILE",
+    "STABLEHLO_GATHER",
+    "STABLEHLO_TRANSPOSE",
+    "DILATE",
+    "STABLEHLO_RNG_BIT_GENERATOR",
+    "REDUCE_WINDOW",
+    "STABLEHLO_COMPOSITE",
+    "STABLEHLO_SHIFT_LEFT",
+    "STABLEHLO_CBRT",
+    "STABLEHLO_CASE",
 ];
 
 /// The schema name of builtin operator `code`, if it is one.
 pub(crate) fn builtin_name(code: i32) -> Option<&'static str> {
-    usize::try_from(code).ok().and_then(|i| BUILTIN_NAMES.get(i)).copied()
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| BUILTIN_NAMES.get(i))
+        .copied()
 }
 
 // ---------------------------------------------------------------------------
@@ -336,7 +532,11 @@ impl Verifiable for ModelV {
     fn run_verifier(v: &mut Verifier, pos: usize) -> Result<(), InvalidFlatbuffer> {
         v.visit_table(pos)?
             .visit_field::<u32>("version", model::VERSION, false)?
-            .visit_field::<Off<VecOf<OperatorCodeV>>>("operator_codes", model::OPERATOR_CODES, false)?
+            .visit_field::<Off<VecOf<OperatorCodeV>>>(
+                "operator_codes",
+                model::OPERATOR_CODES,
+                false,
+            )?
             .visit_field::<Off<VecOf<SubGraphV>>>("subgraphs", model::SUBGRAPHS, false)?
             .visit_field::<Str>("description", model::DESCRIPTION, false)?
             .visit_field::<Off<VecOf<BufferV>>>("buffers", model::BUFFERS, false)?
@@ -352,7 +552,11 @@ struct OperatorCodeV;
 impl Verifiable for OperatorCodeV {
     fn run_verifier(v: &mut Verifier, pos: usize) -> Result<(), InvalidFlatbuffer> {
         v.visit_table(pos)?
-            .visit_field::<i8>("deprecated_builtin_code", opcode::DEPRECATED_BUILTIN_CODE, false)?
+            .visit_field::<i8>(
+                "deprecated_builtin_code",
+                opcode::DEPRECATED_BUILTIN_CODE,
+                false,
+            )?
             .visit_field::<Str>("custom_code", opcode::CUSTOM_CODE, false)?
             .visit_field::<i32>("version", opcode::VERSION, false)?
             .visit_field::<i32>("builtin_code", opcode::BUILTIN_CODE, false)?
@@ -412,9 +616,11 @@ impl Verifiable for QuantizationV {
         if let (Some(k), Some(p)) = (key, t.deref(quant::DETAILS)?) {
             let tag = t.verifier().get_u8(k)?;
             if tag == CUSTOM_QUANTIZATION {
-                t.verifier().verify_union_variant::<Off<CustomQuantizationV>>("CustomQuantization", p)?;
+                t.verifier()
+                    .verify_union_variant::<Off<CustomQuantizationV>>("CustomQuantization", p)?;
             } else if tag != 0 {
-                t.verifier().verify_union_variant::<Off<OpaqueV>>("QuantizationDetails", p)?;
+                t.verifier()
+                    .verify_union_variant::<Off<OpaqueV>>("QuantizationDetails", p)?;
             }
         }
         t.finish();
@@ -425,7 +631,9 @@ impl Verifiable for QuantizationV {
 struct CustomQuantizationV;
 impl Verifiable for CustomQuantizationV {
     fn run_verifier(v: &mut Verifier, pos: usize) -> Result<(), InvalidFlatbuffer> {
-        v.visit_table(pos)?.visit_field::<Scalars<u8>>("custom", 4, false)?.finish();
+        v.visit_table(pos)?
+            .visit_field::<Scalars<u8>>("custom", 4, false)?
+            .finish();
         Ok(())
     }
 }
@@ -450,15 +658,43 @@ impl Verifiable for OperatorV {
             .visit_field::<u32>("opcode_index", operator::OPCODE_INDEX, false)?
             .visit_field::<Scalars<i32>>("inputs", operator::INPUTS, false)?
             .visit_field::<Scalars<i32>>("outputs", operator::OUTPUTS, false)?
-            .visit_field::<u8>("builtin_options_type", operator::BUILTIN_OPTIONS_TYPE, false)?
+            .visit_field::<u8>(
+                "builtin_options_type",
+                operator::BUILTIN_OPTIONS_TYPE,
+                false,
+            )?
             .visit_field::<Scalars<u8>>("custom_options", operator::CUSTOM_OPTIONS, false)?
-            .visit_field::<i8>("custom_options_format", operator::CUSTOM_OPTIONS_FORMAT, false)?
-            .visit_field::<Scalars<bool>>("mutating_variable_inputs", operator::MUTATING_VARIABLE_INPUTS, false)?
+            .visit_field::<i8>(
+                "custom_options_format",
+                operator::CUSTOM_OPTIONS_FORMAT,
+                false,
+            )?
+            .visit_field::<Scalars<bool>>(
+                "mutating_variable_inputs",
+                operator::MUTATING_VARIABLE_INPUTS,
+                false,
+            )?
             .visit_field::<Scalars<i32>>("intermediates", operator::INTERMEDIATES, false)?
-            .visit_field::<u64>("large_custom_options_offset", operator::LARGE_CUSTOM_OPTIONS_OFFSET, false)?
-            .visit_field::<u64>("large_custom_options_size", operator::LARGE_CUSTOM_OPTIONS_SIZE, false)?
-            .visit_field::<u8>("builtin_options_2_type", operator::BUILTIN_OPTIONS_2_TYPE, false)?
-            .visit_field::<i32>("debug_metadata_index", operator::DEBUG_METADATA_INDEX, false)?;
+            .visit_field::<u64>(
+                "large_custom_options_offset",
+                operator::LARGE_CUSTOM_OPTIONS_OFFSET,
+                false,
+            )?
+            .visit_field::<u64>(
+                "large_custom_options_size",
+                operator::LARGE_CUSTOM_OPTIONS_SIZE,
+                false,
+            )?
+            .visit_field::<u8>(
+                "builtin_options_2_type",
+                operator::BUILTIN_OPTIONS_2_TYPE,
+                false,
+            )?
+            .visit_field::<i32>(
+                "debug_metadata_index",
+                operator::DEBUG_METADATA_INDEX,
+                false,
+            )?;
         // builtin_options: verify the variants the frontend reads with their
         // fields; any other variant is a table whose vtable is checked (its
         // contents are never read). A tag without a value reads as "no
@@ -471,7 +707,8 @@ impl Verifiable for OperatorV {
         let key = t.deref(operator::BUILTIN_OPTIONS_2_TYPE)?;
         if let (Some(k), Some(p)) = (key, t.deref(operator::BUILTIN_OPTIONS_2)?) {
             if t.verifier().get_u8(k)? != 0 {
-                t.verifier().verify_union_variant::<Off<OpaqueV>>("BuiltinOptions2", p)?;
+                t.verifier()
+                    .verify_union_variant::<Off<OpaqueV>>("BuiltinOptions2", p)?;
             }
         }
         t.finish();
@@ -563,10 +800,14 @@ fn verify_builtin_options(v: &mut Verifier, tag: u8, pos: usize) -> Result<(), I
         o::CONCATENATION => {
             v.verify_union_variant::<Off<ConcatenationOptionsV>>("ConcatenationOptions", pos)
         }
-        o::ADD | o::SUB | o::MUL => v.verify_union_variant::<Off<BinaryOptionsV>>("BinaryOptions", pos),
+        o::ADD | o::SUB | o::MUL => {
+            v.verify_union_variant::<Off<BinaryOptionsV>>("BinaryOptions", pos)
+        }
         o::REDUCER => v.verify_union_variant::<Off<ReducerOptionsV>>("ReducerOptions", pos),
         o::LEAKY_RELU => v.verify_union_variant::<Off<LeakyReluOptionsV>>("LeakyReluOptions", pos),
-        o::BATCH_MATMUL => v.verify_union_variant::<Off<BatchMatMulOptionsV>>("BatchMatMulOptions", pos),
+        o::BATCH_MATMUL => {
+            v.verify_union_variant::<Off<BatchMatMulOptionsV>>("BatchMatMulOptions", pos)
+        }
         o::RESHAPE => v.verify_union_variant::<Off<ReshapeOptionsV>>("ReshapeOptions", pos),
         _ => v.verify_union_variant::<Off<OpaqueV>>("BuiltinOptions", pos),
     }

@@ -11,7 +11,12 @@ use std::path::PathBuf;
 /// spec/ir.md): `tmlc opt` runs passes like mlir-opt, `tmlc run` executes a
 /// graph with the reference interpreter.
 #[derive(Parser, Debug)]
-#[command(name = "tmlc", version, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    name = "tmlc",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -41,14 +41,23 @@ fn read_bytes(p: &Path) -> Result<Vec<u8>, Error> {
         let mut v = Vec::new();
         std::io::stdin()
             .read_to_end(&mut v)
-            .map_err(|source| Error::Io { path: "<stdin>".into(), source })?;
+            .map_err(|source| Error::Io {
+                path: "<stdin>".into(),
+                source,
+            })?;
         return Ok(v);
     }
-    std::fs::read(p).map_err(|source| Error::Io { path: display(p), source })
+    std::fs::read(p).map_err(|source| Error::Io {
+        path: display(p),
+        source,
+    })
 }
 
 fn write_bytes(p: &Path, data: &[u8]) -> Result<(), Error> {
-    std::fs::write(p, data).map_err(|source| Error::Io { path: display(p), source })
+    std::fs::write(p, data).map_err(|source| Error::Io {
+        path: display(p),
+        source,
+    })
 }
 
 /// Reads and verifies a textual IR file.
@@ -59,7 +68,10 @@ fn load_tir(p: &Path) -> Result<Graph, Error> {
         path: path.clone(),
         message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
     })?;
-    let g = tmlc_ir::parse(&text).map_err(|source| Error::Parse { path: path.clone(), source })?;
+    let g = tmlc_ir::parse(&text).map_err(|source| Error::Parse {
+        path: path.clone(),
+        source,
+    })?;
     tmlc_ir::verify(&g).map_err(|source| Error::Verify { path, source })?;
     Ok(g)
 }
@@ -139,7 +151,10 @@ fn opt(a: OptArgs) -> Result<(), Error> {
         Some(p) => write_bytes(&p, text.as_bytes()),
         None => std::io::stdout()
             .write_all(text.as_bytes())
-            .map_err(|source| Error::Io { path: "<stdout>".into(), source }),
+            .map_err(|source| Error::Io {
+                path: "<stdout>".into(),
+                source,
+            }),
     }
 }
 
@@ -183,7 +198,10 @@ fn run_graph(a: RunArgs) -> Result<(), Error> {
                     bytes.len()
                 ),
             })?;
-        tensors.push(Tensor { ty: val.ty.clone(), data });
+        tensors.push(Tensor {
+            ty: val.ty.clone(),
+            data,
+        });
     }
     let outs = tmlc_interp::run(&g, &tensors)?;
     for (t, file) in outs.iter().zip(&a.outputs) {

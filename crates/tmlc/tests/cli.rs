@@ -1,3 +1,5 @@
+#![allow(clippy::panic, clippy::unwrap_used)] // tests fail by panicking
+
 //! End-to-end tests of the `tmlc` binary: exit codes, one-line errors,
 //! `opt` and `run` on real files.
 
@@ -74,7 +76,15 @@ fn opt_runs_a_pipeline() {
 fn opt_print_after_all_and_output_file() {
     let f = write("mlp.tir", MLP.as_bytes());
     let out = tmp("mlp.out.tir");
-    let o = tmlc(&["opt", &f, "--passes", "dce", "--print-after-all", "-o", &out.display().to_string()]);
+    let o = tmlc(&[
+        "opt",
+        &f,
+        "--passes",
+        "dce",
+        "--print-after-all",
+        "-o",
+        &out.display().to_string(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("# after dce"));
     assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), MLP);
@@ -82,14 +92,25 @@ fn opt_print_after_all_and_output_file() {
 
 #[test]
 fn errors_are_one_line_with_location_and_exit_1() {
-    let f = write("bad.tir", b"graph @t(%x: f32[2]) -> (%y) {\n  %y = gelu(%x) : f32[2]\n}\n");
+    let f = write(
+        "bad.tir",
+        b"graph @t(%x: f32[2]) -> (%y) {\n  %y = gelu(%x) : f32[2]\n}\n",
+    );
     let o = tmlc(&["opt", &f]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: ") && e.contains("bad.tir:2:8: unknown op `gelu`"), "{e}");
+    assert!(
+        e.starts_with("error: ") && e.contains("bad.tir:2:8: unknown op `gelu`"),
+        "{e}"
+    );
 
-    let o = tmlc(&["opt", &write("mlp2.tir", MLP.as_bytes()), "--passes", "dce,nope"]);
+    let o = tmlc(&[
+        "opt",
+        &write("mlp2.tir", MLP.as_bytes()),
+        "--passes",
+        "dce,nope",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("unknown pass `nope`"), "{}", stderr(&o));
 
@@ -108,7 +129,14 @@ fn run_executes_the_interpreter() {
     // x = [1, 2, 3, 4] raw int8.
     let x = write("x.bin", &[1, 2, 3, 4]);
     let y = tmp("y.bin");
-    let o = tmlc(&["run", &f, "--input", &x, "--output", &y.display().to_string()]);
+    let o = tmlc(&[
+        "run",
+        &f,
+        "--input",
+        &x,
+        "--output",
+        &y.display().to_string(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // acc0 = sum w*(x+3) + 10 = 1*4+2*5+3*6+4*7 + 10 = 70;
     // real multiplier 0.5*0.25/1.0 = 0.125 -> 8.75 -> 9, + zp 5 = 14.
@@ -116,9 +144,20 @@ fn run_executes_the_interpreter() {
     assert_eq!(std::fs::read(&y).unwrap_or_default(), vec![14u8, 5]);
 
     let short = write("short.bin", &[1, 2]);
-    let o = tmlc(&["run", &f, "--input", &short, "--output", &y.display().to_string()]);
+    let o = tmlc(&[
+        "run",
+        &f,
+        "--input",
+        &short,
+        "--output",
+        &y.display().to_string(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("needs 4 bytes, the file has 2"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("needs 4 bytes, the file has 2"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

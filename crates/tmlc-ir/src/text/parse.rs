@@ -73,7 +73,10 @@ fn expect<'a, T>(
         Ok(r) => Ok(r),
         Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => {
             let e = if e.at.len() >= i.len() {
-                PErr { at: i, expected: what }
+                PErr {
+                    at: i,
+                    expected: what,
+                }
             } else {
                 e
             };
@@ -106,7 +109,9 @@ fn sym<'a>(s: &'static str, what: &'static str) -> impl FnMut(&'a str) -> R<'a, 
 }
 
 fn ident(i: &str) -> R<'_, &str> {
-    lex(take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.'))(i)
+    lex(take_while1(|c: char| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '.'
+    }))(i)
 }
 
 /// `%name`, returning the whole token (with `%`, so that errors point at
@@ -140,7 +145,10 @@ fn scalar(i: &str) -> R<'_, &str> {
         end += c.len_utf8();
     }
     if end == start {
-        return Err(nom::Err::Error(PErr { at: i, expected: "a value" }));
+        return Err(nom::Err::Error(PErr {
+            at: i,
+            expected: "a value",
+        }));
     }
     let (tok, rest) = (&i[..end], &i[end..]);
     let (rest, _) = ws(rest)?;
@@ -170,28 +178,55 @@ struct TypeAst<'a> {
 
 fn quant(i: &str) -> R<'_, QuantAst<'_>> {
     let (i, _) = sym("(", "`(` after `q`")(i)?;
-    let (i, axis) = opt(preceded(lex(tag("axis")), preceded(sym("=", "`=`"), expect("an axis number", scalar))))(i)?;
+    let (i, axis) = opt(preceded(
+        lex(tag("axis")),
+        preceded(sym("=", "`=`"), expect("an axis number", scalar)),
+    ))(i)?;
     let (i, q) = if axis.is_some() {
         let (i, _) = sym(",", "`,`")(i)?;
         let (i, s) = expect("a list of scales", scalar_list)(i)?;
         let (i, _) = sym(",", "`,`")(i)?;
         let (i, z) = expect("a list of zero points", scalar_list)(i)?;
-        (i, QuantAst { axis, scales: s, zps: z })
+        (
+            i,
+            QuantAst {
+                axis,
+                scales: s,
+                zps: z,
+            },
+        )
     } else {
         let (i, s) = expect("a scale", scalar)(i)?;
         let (i, _) = sym(",", "`,`")(i)?;
         let (i, z) = expect("a zero point", scalar)(i)?;
-        (i, QuantAst { axis: None, scales: vec![s], zps: vec![z] })
+        (
+            i,
+            QuantAst {
+                axis: None,
+                scales: vec![s],
+                zps: vec![z],
+            },
+        )
     };
     let (i, _) = sym(")", "`)`")(i)?;
     Ok((i, q))
 }
 
 fn ty(i: &str) -> R<'_, TypeAst<'_>> {
-    let (i, dtype) = expect("a type", lex(take_while1(|c: char| c.is_ascii_alphanumeric())))(i)?;
+    let (i, dtype) = expect(
+        "a type",
+        lex(take_while1(|c: char| c.is_ascii_alphanumeric())),
+    )(i)?;
     let (i, dims) = expect("a shape `[...]`", scalar_list)(i)?;
     let (i, q) = opt(preceded(lex(tag("q")), quant))(i)?;
-    Ok((i, TypeAst { dtype, dims, quant: q }))
+    Ok((
+        i,
+        TypeAst {
+            dtype,
+            dims,
+            quant: q,
+        },
+    ))
 }
 
 enum DataAst<'a> {
@@ -219,10 +254,24 @@ fn attr(i: &str) -> R<'_, AttrAst<'_>> {
     let (i, key) = expect("an attribute name", ident)(i)?;
     let (i, _) = sym("=", "`=`")(i)?;
     if let Ok((i, v)) = scalar_list(i) {
-        return Ok((i, AttrAst { key, val: v, is_list: true }));
+        return Ok((
+            i,
+            AttrAst {
+                key,
+                val: v,
+                is_list: true,
+            },
+        ));
     }
     let (i, v) = expect("an attribute value", scalar)(i)?;
-    Ok((i, AttrAst { key, val: vec![v], is_list: false }))
+    Ok((
+        i,
+        AttrAst {
+            key,
+            val: vec![v],
+            is_list: false,
+        },
+    ))
 }
 
 enum RhsAst<'a> {
@@ -247,7 +296,13 @@ fn stmt(i: &str) -> R<'_, StmtAst<'_>> {
     if opname == "const" {
         let (i, t) = ty(i)?;
         let (i, d) = data(i)?;
-        return Ok((i, StmtAst { name, rhs: RhsAst::Const(t, d) }));
+        return Ok((
+            i,
+            StmtAst {
+                name,
+                rhs: RhsAst::Const(t, d),
+            },
+        ));
     }
     let (i, _) = sym("(", "`(`")(i)?;
     let (i, operands) = separated_list0(lex(char(',')), vref)(i)?;
@@ -267,7 +322,12 @@ fn stmt(i: &str) -> R<'_, StmtAst<'_>> {
         i,
         StmtAst {
             name,
-            rhs: RhsAst::Op { name: opname, operands, attrs: attrs.unwrap_or_default(), ty: t },
+            rhs: RhsAst::Op {
+                name: opname,
+                operands,
+                attrs: attrs.unwrap_or_default(),
+                ty: t,
+            },
         },
     ))
 }
@@ -305,25 +365,49 @@ fn graph(i: &str) -> R<'_, GraphAst<'_>> {
             break;
         }
         if i.is_empty() {
-            return Err(nom::Err::Failure(PErr { at: i, expected: "`}`" }));
+            return Err(nom::Err::Failure(PErr {
+                at: i,
+                expected: "`}`",
+            }));
         }
         let (rest, s) = stmt(i)?;
         stmts.push(s);
         i = rest;
     }
     if !i.is_empty() {
-        return Err(nom::Err::Failure(PErr { at: i, expected: "end of input" }));
+        return Err(nom::Err::Failure(PErr {
+            at: i,
+            expected: "end of input",
+        }));
     }
-    Ok((i, GraphAst { name, params, outputs, stmts }))
+    Ok((
+        i,
+        GraphAst {
+            name,
+            params,
+            outputs,
+            stmts,
+        },
+    ))
 }
 
-/// Converts a byte offset into a line:col position.
+/// The line:col position of `at`, a slice of `src` (a token or the rest of
+/// the input); anything else maps to the end of `src`.
 fn loc_of(src: &str, at: &str) -> Loc {
-    let off = src.len().saturating_sub(at.len()).min(src.len());
+    let base = src.as_ptr() as usize;
+    let p = at.as_ptr() as usize;
+    let off = if p >= base && p <= base + src.len() {
+        p - base
+    } else {
+        src.len()
+    };
     let before = &src[..floor_char_boundary(src, off)];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Loc { line: line as u32, col: col as u32 }
+    Loc {
+        line: line as u32,
+        col: col as u32,
+    }
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -355,7 +439,10 @@ struct Cx<'s> {
 
 impl<'s> Cx<'s> {
     fn err(&self, at: &str, message: impl Into<String>) -> ParseError {
-        ParseError { loc: loc_of(self.src, at), message: message.into() }
+        ParseError {
+            loc: loc_of(self.src, at),
+            message: message.into(),
+        }
     }
 
     fn int<T: std::str::FromStr>(&self, tok: &str, what: &str) -> Result<T, ParseError> {
@@ -373,7 +460,13 @@ impl<'s> Cx<'s> {
 
     fn ty(&self, t: &TypeAst<'_>) -> Result<TensorType, ParseError> {
         let dtype = DType::from_name(t.dtype).ok_or_else(|| {
-            self.err(t.dtype, format!("unknown dtype `{}` (expected f32, i8, u8, i16, i32, i64 or bool)", t.dtype))
+            self.err(
+                t.dtype,
+                format!(
+                    "unknown dtype `{}` (expected f32, i8, u8, i16, i32, i64 or bool)",
+                    t.dtype
+                ),
+            )
         })?;
         let shape = t
             .dims
@@ -383,7 +476,11 @@ impl<'s> Cx<'s> {
         let quant = match &t.quant {
             None => None,
             Some(q) => {
-                let scale = q.scales.iter().map(|s| self.float(s)).collect::<Result<Vec<_>, _>>()?;
+                let scale = q
+                    .scales
+                    .iter()
+                    .map(|s| self.float(s))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let zero_point = q
                     .zps
                     .iter()
@@ -393,10 +490,18 @@ impl<'s> Cx<'s> {
                     Some(a) => Some(self.int::<usize>(a, "an axis")?),
                     None => None,
                 };
-                Some(Quant { scale, zero_point, axis })
+                Some(Quant {
+                    scale,
+                    zero_point,
+                    axis,
+                })
             }
         };
-        let out = TensorType { dtype, shape, quant };
+        let out = TensorType {
+            dtype,
+            shape,
+            quant,
+        };
         crate::verify::check_type(&out).map_err(|m| self.err(t.dtype, m))?;
         Ok(out)
     }
@@ -409,7 +514,14 @@ impl<'s> Cx<'s> {
                     return Err(self.err(h, "hex data needs an even number of digits"));
                 }
                 if h.len() / 2 != ty.byte_size() {
-                    return Err(self.err(at, format!("constant of type {ty} needs {} bytes, hex has {}", ty.byte_size(), h.len() / 2)));
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "constant of type {ty} needs {} bytes, hex has {}",
+                            ty.byte_size(),
+                            h.len() / 2
+                        ),
+                    ));
                 }
                 let bytes: Vec<u8> = h
                     .as_bytes()
@@ -424,25 +536,64 @@ impl<'s> Cx<'s> {
             }
             DataAst::List(items) => {
                 if items.len() != n {
-                    return Err(self.err(at, format!("constant of type {ty} needs {n} elements, list has {}", items.len())));
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "constant of type {ty} needs {n} elements, list has {}",
+                            items.len()
+                        ),
+                    ));
                 }
                 Ok(match ty.dtype {
-                    DType::F32 => TensorData::F32(items.iter().map(|t| self.float(t)).collect::<Result<_, _>>()?),
+                    DType::F32 => TensorData::F32(
+                        items
+                            .iter()
+                            .map(|t| self.float(t))
+                            .collect::<Result<_, _>>()?,
+                    ),
                     DType::Bool => TensorData::Bool(
                         items
                             .iter()
                             .map(|t| match *t {
                                 "true" => Ok(true),
                                 "false" => Ok(false),
-                                _ => Err(self.err(t, format!("expected `true` or `false`, found `{t}`"))),
+                                _ => {
+                                    Err(self
+                                        .err(t, format!("expected `true` or `false`, found `{t}`")))
+                                }
                             })
                             .collect::<Result<_, _>>()?,
                     ),
-                    DType::I8 => TensorData::I8(items.iter().map(|t| self.int(t, "an i8")).collect::<Result<_, _>>()?),
-                    DType::U8 => TensorData::U8(items.iter().map(|t| self.int(t, "a u8")).collect::<Result<_, _>>()?),
-                    DType::I16 => TensorData::I16(items.iter().map(|t| self.int(t, "an i16")).collect::<Result<_, _>>()?),
-                    DType::I32 => TensorData::I32(items.iter().map(|t| self.int(t, "an i32")).collect::<Result<_, _>>()?),
-                    DType::I64 => TensorData::I64(items.iter().map(|t| self.int(t, "an i64")).collect::<Result<_, _>>()?),
+                    DType::I8 => TensorData::I8(
+                        items
+                            .iter()
+                            .map(|t| self.int(t, "an i8"))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    DType::U8 => TensorData::U8(
+                        items
+                            .iter()
+                            .map(|t| self.int(t, "a u8"))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    DType::I16 => TensorData::I16(
+                        items
+                            .iter()
+                            .map(|t| self.int(t, "an i16"))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    DType::I32 => TensorData::I32(
+                        items
+                            .iter()
+                            .map(|t| self.int(t, "an i32"))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    DType::I64 => TensorData::I64(
+                        items
+                            .iter()
+                            .map(|t| self.int(t, "an i64"))
+                            .collect::<Result<_, _>>()?,
+                    ),
                 })
             }
         }
@@ -464,22 +615,33 @@ impl<'a, 'c> Attrs<'a, 'c> {
         Some(self.items.remove(pos))
     }
     fn missing(&self, key: &str) -> ParseError {
-        self.cx.err(self.op_at, format!("`{}` needs attribute `{key}`", self.op))
+        self.cx
+            .err(self.op_at, format!("`{}` needs attribute `{key}`", self.op))
     }
     fn scalar(&self, a: &'c AttrAst<'a>) -> Result<&'a str, ParseError> {
         if a.is_list || a.val.len() != 1 {
-            return Err(self.cx.err(a.key, format!("attribute `{}` takes a single value, not a list", a.key)));
+            return Err(self.cx.err(
+                a.key,
+                format!("attribute `{}` takes a single value, not a list", a.key),
+            ));
         }
         Ok(a.val[0])
     }
     fn usizes(&mut self, key: &str, len: Option<usize>) -> Result<Option<Vec<usize>>, ParseError> {
-        let Some(a) = self.take(key) else { return Ok(None) };
+        let Some(a) = self.take(key) else {
+            return Ok(None);
+        };
         if !a.is_list {
-            return Err(self.cx.err(a.key, format!("attribute `{key}` takes a list")));
+            return Err(self
+                .cx
+                .err(a.key, format!("attribute `{key}` takes a list")));
         }
         if let Some(n) = len {
             if a.val.len() != n {
-                return Err(self.cx.err(a.key, format!("attribute `{key}` takes {n} values, got {}", a.val.len())));
+                return Err(self.cx.err(
+                    a.key,
+                    format!("attribute `{key}` takes {n} values, got {}", a.val.len()),
+                ));
             }
         }
         let v = a
@@ -489,7 +651,11 @@ impl<'a, 'c> Attrs<'a, 'c> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(v))
     }
-    fn arr<const N: usize>(&mut self, key: &str, default: [usize; N]) -> Result<[usize; N], ParseError> {
+    fn arr<const N: usize>(
+        &mut self,
+        key: &str,
+        default: [usize; N],
+    ) -> Result<[usize; N], ParseError> {
         match self.usizes(key, Some(N))? {
             None => Ok(default),
             Some(v) => {
@@ -535,7 +701,9 @@ impl<'a, 'c> Attrs<'a, 'c> {
             Some(a) => match self.scalar(a)? {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                t => Err(self.cx.err(t, format!("expected `true` or `false`, found `{t}`"))),
+                t => Err(self
+                    .cx
+                    .err(t, format!("expected `true` or `false`, found `{t}`"))),
             },
         }
     }
@@ -545,7 +713,12 @@ impl<'a, 'c> Attrs<'a, 'c> {
             Some(a) => {
                 let t = self.scalar(a)?;
                 Activation::from_name(t).ok_or_else(|| {
-                    self.cx.err(t, format!("unknown activation `{t}` (expected none, relu, relu_n1_to_1 or relu6)"))
+                    self.cx.err(
+                        t,
+                        format!(
+                            "unknown activation `{t}` (expected none, relu, relu_n1_to_1 or relu6)"
+                        ),
+                    )
                 })
             }
         }
@@ -558,7 +731,10 @@ impl<'a, 'c> Attrs<'a, 'c> {
             } else {
                 format!("expected one of: {}", known.join(", "))
             };
-            return Err(self.cx.err(a.key, format!("unknown attribute `{}` for `{}` ({hint})", a.key, self.op)));
+            return Err(self.cx.err(
+                a.key,
+                format!("unknown attribute `{}` for `{}` ({hint})", a.key, self.op),
+            ));
         }
         Ok(op)
     }
@@ -589,7 +765,12 @@ fn build_op(cx: &Cx<'_>, name: &str, attrs: &[AttrAst<'_>]) -> Result<Op, ParseE
             return Err(cx.err(a.key, format!("attribute `{}` is given twice", a.key)));
         }
     }
-    let mut a = Attrs { cx, op_at: name, op: name, items: attrs.iter().collect() };
+    let mut a = Attrs {
+        cx,
+        op_at: name,
+        op: name,
+        items: attrs.iter().collect(),
+    };
     let op = match name {
         "conv2d" => Op::Conv2d(Conv2dAttrs {
             stride: a.arr("stride", [1, 1])?,
@@ -605,8 +786,13 @@ fn build_op(cx: &Cx<'_>, name: &str, attrs: &[AttrAst<'_>]) -> Result<Op, ParseE
         "mul" => Op::Mul(BinaryAttrs { act: a.act()? }),
         "relu" => Op::Relu,
         "relu6" => Op::Relu6,
-        "clip" => Op::Clip(ClipAttrs { min: a.f32("min", None)?, max: a.f32("max", None)? }),
-        "leaky_relu" => Op::LeakyRelu(LeakyReluAttrs { alpha: a.f32("alpha", None)? }),
+        "clip" => Op::Clip(ClipAttrs {
+            min: a.f32("min", None)?,
+            max: a.f32("max", None)?,
+        }),
+        "leaky_relu" => Op::LeakyRelu(LeakyReluAttrs {
+            alpha: a.f32("alpha", None)?,
+        }),
         "sigmoid" => Op::Sigmoid,
         "tanh" => Op::Tanh,
         "hard_swish" => Op::HardSwish,
@@ -614,33 +800,58 @@ fn build_op(cx: &Cx<'_>, name: &str, attrs: &[AttrAst<'_>]) -> Result<Op, ParseE
             let kernel = a.req_arr("kernel")?;
             let stride = a.arr("stride", [1, 1])?;
             let pad = a.arr("pad", [0; 4])?;
-            let count_include_pad = if name == "avg_pool2d" { a.bool("count_include_pad")? } else { false };
+            let count_include_pad = if name == "avg_pool2d" {
+                a.bool("count_include_pad")?
+            } else {
+                false
+            };
             let act = a.act()?;
-            let p = Pool2dAttrs { kernel, stride, pad, count_include_pad, act };
+            let p = Pool2dAttrs {
+                kernel,
+                stride,
+                pad,
+                count_include_pad,
+                act,
+            };
             if name == "max_pool2d" {
                 Op::MaxPool2d(p)
             } else {
                 Op::AvgPool2d(p)
             }
         }
-        "mean" => Op::Mean(MeanAttrs { axes: a.req_list("axes")?, keep_dims: a.bool("keep_dims")? }),
+        "mean" => Op::Mean(MeanAttrs {
+            axes: a.req_list("axes")?,
+            keep_dims: a.bool("keep_dims")?,
+        }),
         "reshape" => Op::Reshape,
-        "transpose" => Op::Transpose(TransposeAttrs { perm: a.req_list("perm")? }),
-        "concat" => Op::Concat(ConcatAttrs { axis: a.usize("axis", None)? }),
+        "transpose" => Op::Transpose(TransposeAttrs {
+            perm: a.req_list("perm")?,
+        }),
+        "concat" => Op::Concat(ConcatAttrs {
+            axis: a.usize("axis", None)?,
+        }),
         "pad" => Op::Pad(PadAttrs {
             before: a.req_list("before")?,
             after: a.req_list("after")?,
             value: a.f32("value", Some(0.0))?,
         }),
-        "softmax" => Op::Softmax(SoftmaxAttrs { beta: a.f32("beta", Some(1.0))? }),
+        "softmax" => Op::Softmax(SoftmaxAttrs {
+            beta: a.f32("beta", Some(1.0))?,
+        }),
         "quantize" => Op::Quantize,
         "dequantize" => Op::Dequantize,
         _ => {
-            return Err(cx.err(name, format!("unknown op `{name}` (known ops: {})", Op::NAMES.join(", "))));
+            return Err(cx.err(
+                name,
+                format!("unknown op `{name}` (known ops: {})", Op::NAMES.join(", ")),
+            ));
         }
     };
     a.finish(op)
 }
+
+/// An op statement waiting to be added: name, op, operand tokens, type.
+type PendingOp<'a> = (&'a str, Op, &'a Vec<&'a str>, TensorType);
 
 /// Parses the text form into a graph. The graph is not verified beyond
 /// what the syntax and name resolution need: call [`crate::verify`].
@@ -649,7 +860,10 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
     let ast = match graph(src) {
         Ok((_, g)) => g,
         Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => {
-            return Err(cx.err(e.at, format!("expected {}, found {}", e.expected, found(e.at))));
+            return Err(cx.err(
+                e.at,
+                format!("expected {}, found {}", e.expected, found(e.at)),
+            ));
         }
         Err(nom::Err::Incomplete(_)) => {
             return Err(cx.err("", "unexpected end of input"));
@@ -662,12 +876,22 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
     let mut defs: HashMap<&str, &str> = HashMap::new();
     for (n, _) in &ast.params {
         if let Some(prev) = defs.insert(n, n) {
-            return Err(cx.err(n, format!("`{n}` is defined twice (first at {})", loc_of(src, prev))));
+            return Err(cx.err(
+                n,
+                format!("`{n}` is defined twice (first at {})", loc_of(src, prev)),
+            ));
         }
     }
     for s in &ast.stmts {
         if let Some(prev) = defs.insert(s.name, s.name) {
-            return Err(cx.err(s.name, format!("`{}` is defined twice (first at {})", s.name, loc_of(src, prev))));
+            return Err(cx.err(
+                s.name,
+                format!(
+                    "`{}` is defined twice (first at {})",
+                    s.name,
+                    loc_of(src, prev)
+                ),
+            ));
         }
     }
     // Every use must be defined.
@@ -701,7 +925,12 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
                 let id = g.add_const(bare(s.name), ty, data);
                 g.value_mut(id).loc = Some(loc_of(src, s.name));
             }
-            RhsAst::Op { name, operands, attrs, ty } => {
+            RhsAst::Op {
+                name,
+                operands,
+                attrs,
+                ty,
+            } => {
                 let op = build_op(&cx, name, attrs)?;
                 let t = cx.ty(ty)?;
                 ops.push((s.name, op, operands, t));
@@ -720,10 +949,12 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
             }
         }
     }
-    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
-        (0..ops.len()).filter(|&k| indeg[k] == 0).map(std::cmp::Reverse).collect();
+    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..ops.len())
+        .filter(|&k| indeg[k] == 0)
+        .map(std::cmp::Reverse)
+        .collect();
     let mut placed = vec![false; ops.len()];
-    let mut ops: Vec<Option<(&str, Op, &Vec<&str>, TensorType)>> = ops.into_iter().map(Some).collect();
+    let mut ops: Vec<Option<PendingOp<'_>>> = ops.into_iter().map(Some).collect();
     while let Some(std::cmp::Reverse(k)) = heap.pop() {
         placed[k] = true;
         for &u in &users[k] {
@@ -732,8 +963,13 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
                 heap.push(std::cmp::Reverse(u));
             }
         }
-        let Some((name, op, operands, ty)) = ops[k].take() else { continue };
-        let args: Vec<ValueId> = operands.iter().filter_map(|o| g.value_by_name(bare(o))).collect();
+        let Some((name, op, operands, ty)) = ops[k].take() else {
+            continue;
+        };
+        let args: Vec<ValueId> = operands
+            .iter()
+            .filter_map(|o| g.value_by_name(bare(o)))
+            .collect();
         let id = g.add_node(op, args, bare(name), ty);
         let loc = Some(loc_of(src, name));
         g.value_mut(id).loc = loc;
@@ -744,19 +980,28 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
     if let Some(mut k) = placed.iter().position(|p| !p) {
         // Walk unplaced operands: after `len` steps the walk is on a cycle.
         for _ in 0..ops.len() {
-            let next = ops[k]
-                .as_ref()
-                .and_then(|o| o.2.iter().filter_map(|a| index.get(a)).find(|&&j| !placed[j]));
+            let next = ops[k].as_ref().and_then(|o| {
+                o.2.iter()
+                    .filter_map(|a| index.get(a))
+                    .find(|&&j| !placed[j])
+            });
             match next {
                 Some(&j) => k = j,
                 None => break,
             }
         }
         if let Some((name, ..)) = &ops[k] {
-            return Err(cx.err(name, format!("`{name}` depends on itself (the graph has a cycle)")));
+            return Err(cx.err(
+                name,
+                format!("`{name}` depends on itself (the graph has a cycle)"),
+            ));
         }
     }
-    let outs = ast.outputs.iter().filter_map(|o| g.value_by_name(bare(o))).collect();
+    let outs = ast
+        .outputs
+        .iter()
+        .filter_map(|o| g.value_by_name(bare(o)))
+        .collect();
     g.set_outputs(outs);
     Ok(g)
 }

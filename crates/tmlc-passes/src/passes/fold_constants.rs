@@ -4,7 +4,8 @@
 //! folding is exact by construction (same semantics as run time). Results
 //! larger than [`FoldConstants::max_elems`] are left alone, so folding
 //! cannot blow up the model (e.g. a broadcast of a scalar to a large
-//! tensor). Operands that become unused are left for `dce`.
+//! tensor). Ops the interpreter cannot evaluate are left in place.
+//! Operands that become unused are left for `dce`.
 
 use crate::{Pass, PassError};
 use tmlc_ir::Graph;
@@ -17,9 +18,7 @@ pub struct FoldConstants {
 
 impl Default for FoldConstants {
     fn default() -> Self {
-        FoldConstants {
-            max_elems: 1 << 20,
-        }
+        FoldConstants { max_elems: 1 << 20 }
     }
 }
 
@@ -52,10 +51,11 @@ impl Pass for FoldConstants {
                 continue;
             };
             let refs: Vec<&tmlc_ir::Tensor> = operands.iter().collect();
-            let data = tmlc_interp::eval_op(&node.op, &refs, &ty).map_err(|e| PassError::Failed {
-                pass: "fold-constants",
-                message: format!("evaluating `%{}`: {e}", g.value(result).name),
-            })?;
+            // An op the interpreter rejects (e.g. a scale ratio TFLite
+            // Micro refuses) stays in the graph, where the backend reports it.
+            let Ok(data) = tmlc_interp::eval_op(&node.op, &refs, &ty) else {
+                continue;
+            };
             g.make_const(result, data);
             changed = true;
         }

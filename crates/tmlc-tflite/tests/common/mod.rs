@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 /// `shared/models/tflite-micro`, beside the repository. Fails the test with
 /// a clear message when it is missing.
 pub fn models_dir() -> PathBuf {
-    let d = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/models/tflite-micro"));
+    let d = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/models/tflite-micro"
+    ));
     assert!(
         d.is_dir(),
         "the shared model directory {} is missing: these tests need `shared/` beside the repository",
@@ -32,7 +35,9 @@ pub fn tflite_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -63,7 +68,10 @@ pub enum Json {
 
 impl Json {
     pub fn parse(s: &str) -> Option<Json> {
-        let mut p = JsonParser { s: s.as_bytes(), i: 0 };
+        let mut p = JsonParser {
+            s: s.as_bytes(),
+            i: 0,
+        };
         let v = p.value()?;
         p.ws();
         (p.i == p.s.len()).then_some(v)
@@ -147,7 +155,9 @@ impl JsonParser<'_> {
                 }
                 loop {
                     self.ws();
-                    let Json::Str(k) = self.string()? else { return None };
+                    let Json::Str(k) = self.string()? else {
+                        return None;
+                    };
                     if !self.eat(b':') {
                         return None;
                     }
@@ -189,7 +199,11 @@ impl JsonParser<'_> {
                 {
                     self.i += 1;
                 }
-                std::str::from_utf8(self.s.get(start..self.i)?).ok()?.parse().ok().map(Json::Num)
+                std::str::from_utf8(self.s.get(start..self.i)?)
+                    .ok()?
+                    .parse()
+                    .ok()
+                    .map(Json::Num)
             }
         }
     }
@@ -214,7 +228,9 @@ impl JsonParser<'_> {
                         b'u' => {
                             let h = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
                             self.i += 4;
-                            out.push(char::from_u32(u32::from_str_radix(h, 16).ok()?).unwrap_or('?'));
+                            out.push(
+                                char::from_u32(u32::from_str_radix(h, 16).ok()?).unwrap_or('?'),
+                            );
                         }
                         other => out.push(other as char),
                     }

@@ -1,0 +1,99 @@
+/* tmlc_dwconv_s8: int8 depthwise convolution (groups == c_in, channel
+ * multiplier dm). Weights are laid out [kh*kw][c_out] at compile time.
+ * Interior pixels (every tap in the image) use bias_in, the bias with the
+ * input offset folded in (b[c] - zp_in * sum_taps w), and a plain product;
+ * border pixels use the raw bias, skip the padding taps and add the input
+ * offset to each tap. With dm == 1 the DSP path handles 4 channels per step
+ * (SXTB16 + SMLABB/SMLATT). */
+static void tmlc_dwconv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t w, int32_t c_in,
+                           int32_t dm, int32_t ho, int32_t wo, int32_t kh, int32_t kw,
+                           int32_t sh, int32_t sw, int32_t dh, int32_t dw, int32_t pt,
+                           int32_t pl, const int8_t *wts, const int32_t *bias_in,
+                           const int32_t *bias_raw, const int32_t *mult, const int32_t *shift,
+                           int8_t *y, int32_t in_off, int32_t zp, int32_t lo, int32_t hi) {
+    const int32_t c_out = c_in * dm;
+    for (int32_t b = 0; b < batches; b++) {
+        const int8_t *xb = x + b * h * w * c_in;
+        for (int32_t oy = 0; oy < ho; oy++) {
+            const int32_t iy0 = oy * sh - pt;
+            const int32_t ky0 = iy0 >= 0 ? 0 : (-iy0 + dh - 1) / dh;
+            int32_t ky1 = kh;
+            while (ky1 > ky0 && iy0 + (ky1 - 1) * dh >= h) ky1--;
+            for (int32_t ox = 0; ox < wo; ox++) {
+                const int32_t ix0 = ox * sw - pl;
+                const int32_t kx0 = ix0 >= 0 ? 0 : (-ix0 + dw - 1) / dw;
+                int32_t kx1 = kw;
+                while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= w) kx1--;
+                const int interior = ky0 == 0 && kx0 == 0 && ky1 == kh && kx1 == kw;
+                const int32_t off = interior ? 0 : in_off;
+                const int32_t *bias = interior ? bias_in : bias_raw;
+                int8_t *yp = y + ((b * ho + oy) * wo + ox) * c_out;
+                int32_t c = 0;
+                if (dm == 1) {
+#if defined(__ARM_FEATURE_DSP)
+                    const uint32_t off2 = ((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16);
+                    for (; c + 4 <= c_in; c += 4) {
+                        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                        for (int32_t ky = ky0; ky < ky1; ky++) {
+                            const int8_t *xr = xb + ((iy0 + ky * dh) * w + ix0) * c_in + c;
+                            const int8_t *wr = wts + (ky * kw) * c_out + c;
+                            if (interior) {
+                                for (int32_t kx = 0; kx < kw; kx++) {
+                                    const uint32_t xv = tmlc_load32(xr + kx * dw * c_in);
+                                    const uint32_t wv = tmlc_load32(wr + kx * c_out);
+                                    const uint32_t xe = tmlc_sxtb16(xv), xo = tmlc_sxtb16_ror8(xv);
+                                    const uint32_t we = tmlc_sxtb16(wv), wo2 = tmlc_sxtb16_ror8(wv);
+                                    a0 = tmlc_smlabb(xe, we, a0);
+                                    a2 = tmlc_smlatt(xe, we, a2);
+                                    a1 = tmlc_smlabb(xo, wo2, a1);
+                                    a3 = tmlc_smlatt(xo, wo2, a3);
+                                }
+                            } else {
+                                for (int32_t kx = kx0; kx < kx1; kx++) {
+                                    const uint32_t xv = tmlc_load32(xr + kx * dw * c_in);
+                                    const uint32_t wv = tmlc_load32(wr + kx * c_out);
+                                    const uint32_t xe = tmlc_sadd16(tmlc_sxtb16(xv), off2);
+                                    const uint32_t xo = tmlc_sadd16(tmlc_sxtb16_ror8(xv), off2);
+                                    const uint32_t we = tmlc_sxtb16(wv), wo2 = tmlc_sxtb16_ror8(wv);
+                                    a0 = tmlc_smlabb(xe, we, a0);
+                                    a2 = tmlc_smlatt(xe, we, a2);
+                                    a1 = tmlc_smlabb(xo, wo2, a1);
+                                    a3 = tmlc_smlatt(xo, wo2, a3);
+                                }
+                            }
+                        }
+                        yp[c] = tmlc_requant_s8(tmlc_add_wrap(a0, bias[c]), mult[c], shift[c], zp, lo, hi);
+                        yp[c + 1] = tmlc_requant_s8(tmlc_add_wrap(a1, bias[c + 1]), mult[c + 1], shift[c + 1], zp, lo, hi);
+                        yp[c + 2] = tmlc_requant_s8(tmlc_add_wrap(a2, bias[c + 2]), mult[c + 2], shift[c + 2], zp, lo, hi);
+                        yp[c + 3] = tmlc_requant_s8(tmlc_add_wrap(a3, bias[c + 3]), mult[c + 3], shift[c + 3], zp, lo, hi);
+                    }
+#endif
+                    for (; c < c_in; c++) {
+                        int32_t acc = 0;
+                        for (int32_t ky = ky0; ky < ky1; ky++) {
+                            const int8_t *xr = xb + ((iy0 + ky * dh) * w + ix0) * c_in + c;
+                            const int8_t *wr = wts + (ky * kw) * c_out + c;
+                            for (int32_t kx = kx0; kx < kx1; kx++)
+                                acc += wr[kx * c_out] * (xr[kx * dw * c_in] + off);
+                        }
+                        yp[c] = tmlc_requant_s8(tmlc_add_wrap(acc, bias[c]), mult[c], shift[c], zp, lo, hi);
+                    }
+                } else {
+                    for (int32_t ic = 0; ic < c_in; ic++) {
+                        for (int32_t m = 0; m < dm; m++) {
+                            const int32_t oc = ic * dm + m;
+                            int32_t acc = 0;
+                            for (int32_t ky = ky0; ky < ky1; ky++) {
+                                const int8_t *xr = xb + ((iy0 + ky * dh) * w + ix0) * c_in + ic;
+                                const int8_t *wr = wts + (ky * kw) * c_out + oc;
+                                for (int32_t kx = kx0; kx < kx1; kx++)
+                                    acc += wr[kx * c_out] * (xr[kx * dw * c_in] + off);
+                            }
+                            yp[oc] = tmlc_requant_s8(tmlc_add_wrap(acc, bias[oc]), mult[oc], shift[oc], zp, lo, hi);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
