@@ -6,5 +6,6 @@
 //! by shrinking that vector.
 
 pub mod gen;
+pub mod golden;
 
 pub use gen::{arb_graph, build_graph, sample_inputs, Choices};
