@@ -238,6 +238,10 @@ pub(crate) fn lower(g: &Graph) -> R<Lowered> {
         layer.consts = std::mem::take(&mut cx.new_consts);
         layers.push(layer);
     }
+    // Constant outputs are copied from flash.
+    for &v in g.outputs() {
+        cx.input(v, CType::Void);
+    }
     Ok(Lowered {
         layers,
         consts: cx.consts,

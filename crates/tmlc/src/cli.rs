@@ -27,22 +27,43 @@ pub struct Cli {
 /// Arguments of the main job (compile a model to C).
 #[derive(Args, Debug)]
 pub struct CompileArgs {
-    /// The model to compile (.tflite, .onnx, or textual IR .tir).
+    /// The model to compile: .tflite, or tmlc's textual IR (.tir).
     #[arg(required = true)]
     pub model: Option<PathBuf>,
-    /// Output C file; the header is written beside it with extension .h.
+    /// Output C file; the header is written beside it with extension .h
+    /// (default: NAME.c in the current directory).
     #[arg(short, long, value_name = "FILE.c")]
     pub output: Option<PathBuf>,
-    /// Prefix of every generated symbol (default: the model's file stem).
+    /// Prefix of every generated symbol (default: the model's file stem,
+    /// made a C identifier).
     #[arg(long)]
     pub name: Option<String>,
+    /// Print a per-layer report (op, shapes, MACs, weight bytes, arena
+    /// offset and size) with totals.
+    #[arg(long)]
+    pub report: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text, requires = "report")]
+    pub report_format: ReportFormat,
+    /// Pass pipeline run before code generation.
+    #[arg(long, value_name = "PASSES", default_value = tmlc_passes::DEFAULT_PIPELINE)]
+    pub passes: String,
+}
+
+/// How `--report` is printed.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// An aligned table.
+    Text,
+    /// JSON.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run passes on a textual IR file and print the result (like mlir-opt).
+    /// Run passes on a model and print the resulting textual IR (like mlir-opt).
     Opt(OptArgs),
-    /// Execute a textual IR graph with the reference interpreter.
+    /// Execute a model with the reference interpreter.
     ///
     /// Inputs and outputs are raw little-endian tensors in the graph's
     /// input/output dtypes and shapes, one file per tensor, in order.
@@ -51,7 +72,7 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct OptArgs {
-    /// Input IR file (.tir); `-` reads standard input.
+    /// Input model: textual IR (.tir, `-` for standard input) or .tflite.
     #[arg(required_unless_present = "list_passes")]
     pub input: Option<PathBuf>,
     /// Comma-separated pass pipeline, e.g. `dce,fold-constants`.
@@ -77,7 +98,7 @@ pub struct OptArgs {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Input IR file (.tir).
+    /// Input model: textual IR (.tir) or .tflite.
     pub input: PathBuf,
     /// Raw input tensor file, once per graph input, in order.
     #[arg(long = "input", value_name = "FILE.bin")]

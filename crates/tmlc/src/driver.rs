@@ -1,6 +1,6 @@
 //! Sequences the stages for each command: load, verify, passes, run/emit.
 
-use crate::cli::{Cli, Command, CompileArgs, OptArgs, RunArgs};
+use crate::cli::{Cli, Command, CompileArgs, OptArgs, ReportFormat, RunArgs};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use tmlc_ir::{Graph, Tensor, TensorData};
@@ -28,6 +28,16 @@ pub enum Error {
     Pass(#[from] tmlc_passes::PassError),
     #[error("{0}")]
     Interp(#[from] tmlc_interp::InterpError),
+    #[error("{path}: {source}")]
+    Tflite {
+        path: String,
+        source: tmlc_tflite::TfliteError,
+    },
+    #[error("{path}: {source}")]
+    Emit {
+        path: String,
+        source: tmlc_cm4::EmitError,
+    },
     #[error("{path}: {message}")]
     Usage { path: String, message: String },
 }
@@ -60,20 +70,63 @@ fn write_bytes(p: &Path, data: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// Reads and verifies a textual IR file.
-fn load_tir(p: &Path) -> Result<Graph, Error> {
-    let bytes = read_bytes(p)?;
+/// Reads a model by its extension (`.tir` text IR, `.tflite`) into a
+/// verified graph named after the file stem.
+fn load_model(p: &Path) -> Result<Graph, Error> {
     let path = display(p);
-    let text = String::from_utf8(bytes).map_err(|e| Error::Usage {
-        path: path.clone(),
-        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-    })?;
-    let g = tmlc_ir::parse(&text).map_err(|source| Error::Parse {
-        path: path.clone(),
-        source,
-    })?;
-    tmlc_ir::verify(&g).map_err(|source| Error::Verify { path, source })?;
-    Ok(g)
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "tflite" => {
+            let bytes = read_bytes(p)?;
+            tmlc_tflite::import(&bytes, &stem(p)).map_err(|source| Error::Tflite { path, source })
+        }
+        "onnx" => Err(Error::Usage {
+            path,
+            message: "ONNX models are not supported yet (supported: .tflite, .tir)".into(),
+        }),
+        "tir" | "" => {
+            let bytes = read_bytes(p)?;
+            let text = String::from_utf8(bytes).map_err(|e| Error::Usage {
+                path: path.clone(),
+                message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+            })?;
+            let g = tmlc_ir::parse(&text).map_err(|source| Error::Parse {
+                path: path.clone(),
+                source,
+            })?;
+            tmlc_ir::verify(&g).map_err(|source| Error::Verify { path, source })?;
+            Ok(g)
+        }
+        _ => Err(Error::Usage {
+            path,
+            message: "unknown model format (expected .tflite or .tir)".into(),
+        }),
+    }
+}
+
+/// The file stem of `p`, or `model`.
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("model")
+        .to_string()
+}
+
+/// Makes `s` a C identifier: other characters become `_`, and a leading
+/// digit gets a `m_` prefix.
+fn c_identifier(s: &str) -> String {
+    let mut t: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if t.is_empty() || t.starts_with(|c: char| c.is_ascii_digit()) {
+        t.insert_str(0, "m_");
+    }
+    t
 }
 
 pub fn run(cli: Cli) -> Result<(), Error> {
@@ -87,32 +140,43 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 fn compile(a: CompileArgs) -> Result<(), Error> {
     let model = a.model.unwrap_or_default();
     let path = display(&model);
-    let ext = model
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let what = match ext.as_str() {
-        "tflite" => "TFLite models",
-        "onnx" => "ONNX models",
-        "tir" => "textual IR",
-        _ => {
-            return Err(Error::Usage {
-                path,
-                message: "unknown model format (expected .tflite, .onnx or .tir)".into(),
-            })
-        }
+    let mut g = load_model(&model)?;
+    let pipeline = Pipeline::parse(&a.passes)?;
+    PassManager::default().run(&pipeline, &mut g, |_, _| {})?;
+    let name = match a.name {
+        Some(n) => n,
+        None => c_identifier(&stem(&model)),
     };
-    // Reading first reports a missing file before the missing feature.
-    read_bytes(&model)?;
-    let _ = (a.output, a.name);
-    Err(Error::Usage {
-        path,
-        message: format!(
-            "compiling {what} to C is not supported yet in this version of tmlc \
-             (available now: `tmlc opt` and `tmlc run` on textual IR)"
-        ),
-    })
+    let c_path = a
+        .output
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.c")));
+    let h_path = c_path.with_extension("h");
+    let header_file_name = h_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model.h")
+        .to_string();
+    let opts = tmlc_cm4::Options {
+        name,
+        header_file_name,
+    };
+    let art = tmlc_cm4::emit_c(&g, &opts).map_err(|source| Error::Emit { path, source })?;
+    if let Some(dir) = c_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: display(dir),
+            source,
+        })?;
+    }
+    write_bytes(&c_path, art.c.as_bytes())?;
+    write_bytes(&h_path, art.h.as_bytes())?;
+    if a.report {
+        let text = match a.report_format {
+            ReportFormat::Text => art.report.to_text(),
+            ReportFormat::Json => art.report.to_json(),
+        };
+        print!("{text}");
+    }
+    Ok(())
 }
 
 fn opt(a: OptArgs) -> Result<(), Error> {
@@ -126,7 +190,7 @@ fn opt(a: OptArgs) -> Result<(), Error> {
         return Ok(());
     }
     let input = a.input.unwrap_or_else(|| PathBuf::from("-"));
-    let mut g = load_tir(&input)?;
+    let mut g = load_model(&input)?;
     let pipeline = Pipeline::parse(a.passes.as_deref().unwrap_or(DEFAULT_PIPELINE))?;
     let pm = PassManager {
         verify_each: a.verify_each || cfg!(debug_assertions),
@@ -159,7 +223,7 @@ fn opt(a: OptArgs) -> Result<(), Error> {
 }
 
 fn run_graph(a: RunArgs) -> Result<(), Error> {
-    let g = load_tir(&a.input)?;
+    let g = load_model(&a.input)?;
     let path = display(&a.input);
     if a.inputs.len() != g.inputs().len() {
         return Err(Error::Usage {
