@@ -1,7 +1,7 @@
 //! Prepare-time parameters of the int8 kernels: multipliers, shifts, radii
 //! and clamp ranges, derived from the float32 scales with exactly the
 //! float/double arithmetic of TFLite Micro's `Prepare` functions
-//! (`/work/shared/notes/int8-semantics.md`). Where a step uses float32
+//! (`../shared/notes/int8-semantics.md`). Where a step uses float32
 //! instead of double, the function says so: it changes multiplier bits.
 //!
 //! The backend must embed the same constants, so everything here is `pub`.

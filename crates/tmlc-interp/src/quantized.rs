@@ -1,5 +1,5 @@
 //! int8 kernels, bit-exact with TFLite Micro's reference kernels
-//! (`spec/ir.md` §5 "Int8", `/work/shared/notes/int8-semantics.md`).
+//! (`spec/ir.md` §5 "Int8", `../shared/notes/int8-semantics.md`).
 //!
 //! Multipliers come from [`crate::prepare`]; requantisation uses the shared
 //! [`tmlc_ir::arith`] helpers (double-rounding `MBQM`). Accumulators are
