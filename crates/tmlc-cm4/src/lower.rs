@@ -483,6 +483,7 @@ impl<'g> Cx<'g> {
                     let (ma, sa) = self.mult_arrays(&mults, &pfx);
                     let depthwise = a.groups == c && cg == 1 && a.groups > 1;
                     let one_by_one = kh == 1 && kw == 1 && a.groups == 1 && a.pad == [0; 4];
+                    let fast = Arg::Int(fast_requant(wd, kh * kw * cg, &bias, &mults) as i64);
                     if depthwise {
                         let dm = o / c;
                         let taps = kh * kw;
@@ -539,6 +540,7 @@ impl<'g> Cx<'g> {
                                     Arg::Const(br, CType::I32),
                                     Arg::Const(ma, CType::I32),
                                     Arg::Const(sa, CType::I32),
+                                    fast.clone(),
                                     Arg::Out(CType::I8),
                                     Arg::Int(off as i64),
                                     Arg::Int(zp_out as i64),
@@ -561,10 +563,13 @@ impl<'g> Cx<'g> {
                             }
                             be[oc] = bias[oc].wrapping_add(off.wrapping_mul(sum));
                         }
+                        let og = o / a.groups;
+                        let packed: Vec<i8> =
+                            wt.chunks(og * kpad).flat_map(|gw| pack_mm(gw, og, kpad)).collect();
                         let wc = self.add_const(
                             format!("{pfx}_w"),
-                            ConstData::I8(wt),
-                            format!("{name}: weights [c_out][{kpad}]"),
+                            ConstData::I8(packed),
+                            format!("{name}: weights [c_out][{kpad}], packed by 4 columns"),
                         );
                         let bc = self.add_const(
                             format!("{pfx}_bias"),
@@ -595,6 +600,7 @@ impl<'g> Cx<'g> {
                                         Arg::Const(bc, CType::I32),
                                         Arg::Const(ma, CType::I32),
                                         Arg::Const(sa, CType::I32),
+                                        fast.clone(),
                                         Arg::Out(CType::I8),
                                         int(o),
                                         Arg::Int(zp_out as i64),
@@ -633,6 +639,7 @@ impl<'g> Cx<'g> {
                                         Arg::Const(bc, CType::I32),
                                         Arg::Const(ma, CType::I32),
                                         Arg::Const(sa, CType::I32),
+                                        fast.clone(),
                                         Arg::Out(CType::I8),
                                         Arg::Int(zp_in as i64),
                                         Arg::Int(zp_out as i64),
@@ -707,10 +714,11 @@ impl<'g> Cx<'g> {
                         })
                         .collect();
                     let (ma, sa) = self.mult_arrays(&mults, &pfx);
+                    let fast = fast_requant(&wd, k, &bias, &mults);
                     let wc = self.add_const(
                         format!("{pfx}_w"),
-                        ConstData::I8(wd),
-                        format!("{name}: weights [{nout}][{k}]"),
+                        ConstData::I8(pack_mm(&wd, nout, k)),
+                        format!("{name}: weights [{nout}][{k}], packed by 4 columns"),
                     );
                     let bc = self.add_const(
                         format!("{pfx}_bias"),
@@ -732,6 +740,7 @@ impl<'g> Cx<'g> {
                                 Arg::Const(bc, CType::I32),
                                 Arg::Const(ma, CType::I32),
                                 Arg::Const(sa, CType::I32),
+                                Arg::Int(fast as i64),
                                 Arg::Out(CType::I8),
                                 int(nout),
                                 Arg::Int(zp_out as i64),
@@ -1625,6 +1634,40 @@ impl<'g> Cx<'g> {
         }
         Ok(())
     }
+}
+
+/// Packs `[n][k]` weights for `tmlc_mm_s8`: each group of 4 columns
+/// interleaves 4-byte chunks (`c0[0..4] c1[0..4] c2[0..4] c3[0..4] c0[4..8]
+/// ...`), then the 4 columns' `k % 4` tail bytes one column after the
+/// other; the last `n % 4` columns stay plain rows.
+fn pack_mm(w: &[i8], n: usize, k: usize) -> Vec<i8> {
+    let mut out = Vec::with_capacity(n * k);
+    let (k4, kt) = (k / 4, k % 4);
+    let mut c = 0;
+    while c + 4 <= n {
+        for i in 0..k4 {
+            for j in 0..4 {
+                out.extend_from_slice(&w[(c + j) * k + 4 * i..(c + j) * k + 4 * i + 4]);
+            }
+        }
+        for j in 0..4 {
+            out.extend_from_slice(&w[(c + j) * k + 4 * k4..(c + j + 1) * k]);
+        }
+        c += 4;
+    }
+    out.extend_from_slice(&w[c * k..n * k]);
+    out
+}
+
+/// True when `tmlc_requant_fast` is exact for every channel: the true
+/// accumulator `sum w*(x - zp_in) + bias` is below 2^30 in magnitude for
+/// every input (|x - zp_in| <= 255) and every shift is in -30..=-1.
+fn fast_requant(w: &[i8], per: usize, bias: &[i32], mults: &[quant::Multiplier]) -> bool {
+    mults.iter().enumerate().all(|(c, &(m, e))| {
+        let sw: i64 = w.get(c * per..(c + 1) * per).map_or(i64::MAX / 512, |r| r.iter().map(|&v| (v as i64).abs()).sum());
+        let b = bias.get(c).map_or(0, |&b| (b as i64).abs());
+        m >= 0 && (-30..=-1).contains(&e) && sw * 255 + b < (1 << 30)
+    })
 }
 
 fn int(v: usize) -> Arg {

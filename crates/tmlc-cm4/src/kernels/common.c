@@ -53,6 +53,24 @@ static inline int8_t tmlc_requant_s8(int32_t acc, int32_t m, int32_t shift, int3
     return (int8_t)tmlc_clamp_i32(v, lo, hi);
 }
 
+/* The short requantisation, for layers where the compiler proved
+ * |acc| < 2^30 for every input and shift <= -1 on every channel: then
+ * srdhm(acc, m) = (2*acc*m + 2^31) >> 32 (SMMULR), and with h < 2^30 the
+ * round-half-away-from-zero division by 2^n needs no mask. Same result as
+ * tmlc_requant_s8 under those conditions. */
+static inline int8_t tmlc_requant_fast(int32_t acc, int32_t m, int32_t shift, int32_t zp,
+                                       int32_t lo, int32_t hi) {
+    const int32_t n = -shift;
+#if defined(__ARM_FEATURE_DSP)
+    int32_t h;
+    __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(acc + acc), "r"(m));
+#else
+    const int32_t h = (int32_t)(((int64_t)(acc + acc) * (int64_t)m + ((int64_t)1 << 31)) >> 32);
+#endif
+    const int32_t v = ((h + ((1 << n) >> 1) - (int32_t)((uint32_t)h >> 31)) >> n) + zp;
+    return (int8_t)tmlc_clamp_i32(v, lo, hi);
+}
+
 /* Saturating left shift of an int32 by n (0 <= n < 32). */
 static inline int32_t tmlc_sat_shl(int32_t x, int32_t n) {
     const int64_t v = (int64_t)x * ((int64_t)1 << n);

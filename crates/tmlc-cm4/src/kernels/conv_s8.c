@@ -7,7 +7,7 @@ static void tmlc_conv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t w,
                          int32_t ho, int32_t wo, int32_t c_out, int32_t kh, int32_t kw,
                          int32_t sh, int32_t sw, int32_t dh, int32_t dw, int32_t pt, int32_t pl,
                          int32_t groups, int32_t kpad, const int8_t *wts, const int32_t *bias,
-                         const int32_t *mult, const int32_t *shift, int8_t *y, int32_t zp_in,
+                         const int32_t *mult, const int32_t *shift, int32_t fast, int8_t *y, int32_t zp_in,
                          int32_t zp, int32_t lo, int32_t hi, int8_t *col) {
     const int32_t cg = c_in / groups;
     const int32_t og = c_out / groups;
@@ -36,7 +36,7 @@ static void tmlc_conv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t w,
                     if (kpad > k) memset(dst, 0, (size_t)(kpad - k));
                 }
                 tmlc_mm_s8(col, rows, kpad, wts + g * og * kpad, og, kpad, bias + g * og,
-                           mult + g * og, shift + g * og, yb + p * c_out + g * og, c_out, zp, lo,
+                           mult + g * og, shift + g * og, fast, yb + p * c_out + g * og, c_out, zp, lo,
                            hi);
             }
         }

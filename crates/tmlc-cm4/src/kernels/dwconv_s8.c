@@ -10,7 +10,7 @@ static void tmlc_dwconv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t 
                            int32_t sh, int32_t sw, int32_t dh, int32_t dw, int32_t pt,
                            int32_t pl, const int8_t *wts, const int32_t *bias_in,
                            const int32_t *bias_raw, const int32_t *mult, const int32_t *shift,
-                           int8_t *y, int32_t in_off, int32_t zp, int32_t lo, int32_t hi) {
+                           int32_t fast, int8_t *y, int32_t in_off, int32_t zp, int32_t lo, int32_t hi) {
     const int32_t c_out = c_in * dm;
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *xb = x + b * h * w * c_in;
@@ -62,10 +62,10 @@ static void tmlc_dwconv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t 
                                 }
                             }
                         }
-                        yp[c] = tmlc_requant_s8(tmlc_add_wrap(a0, bias[c]), mult[c], shift[c], zp, lo, hi);
-                        yp[c + 1] = tmlc_requant_s8(tmlc_add_wrap(a1, bias[c + 1]), mult[c + 1], shift[c + 1], zp, lo, hi);
-                        yp[c + 2] = tmlc_requant_s8(tmlc_add_wrap(a2, bias[c + 2]), mult[c + 2], shift[c + 2], zp, lo, hi);
-                        yp[c + 3] = tmlc_requant_s8(tmlc_add_wrap(a3, bias[c + 3]), mult[c + 3], shift[c + 3], zp, lo, hi);
+                        yp[c] = (fast ? tmlc_requant_fast(tmlc_add_wrap(a0, bias[c]), mult[c], shift[c], zp, lo, hi) : tmlc_requant_s8(tmlc_add_wrap(a0, bias[c]), mult[c], shift[c], zp, lo, hi));
+                        yp[c + 1] = (fast ? tmlc_requant_fast(tmlc_add_wrap(a1, bias[c + 1]), mult[c + 1], shift[c + 1], zp, lo, hi) : tmlc_requant_s8(tmlc_add_wrap(a1, bias[c + 1]), mult[c + 1], shift[c + 1], zp, lo, hi));
+                        yp[c + 2] = (fast ? tmlc_requant_fast(tmlc_add_wrap(a2, bias[c + 2]), mult[c + 2], shift[c + 2], zp, lo, hi) : tmlc_requant_s8(tmlc_add_wrap(a2, bias[c + 2]), mult[c + 2], shift[c + 2], zp, lo, hi));
+                        yp[c + 3] = (fast ? tmlc_requant_fast(tmlc_add_wrap(a3, bias[c + 3]), mult[c + 3], shift[c + 3], zp, lo, hi) : tmlc_requant_s8(tmlc_add_wrap(a3, bias[c + 3]), mult[c + 3], shift[c + 3], zp, lo, hi));
                     }
 #endif
                     for (; c < c_in; c++) {
@@ -76,7 +76,8 @@ static void tmlc_dwconv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t 
                             for (int32_t kx = kx0; kx < kx1; kx++)
                                 acc += wr[kx * c_out] * (xr[kx * dw * c_in] + off);
                         }
-                        yp[c] = tmlc_requant_s8(tmlc_add_wrap(acc, bias[c]), mult[c], shift[c], zp, lo, hi);
+                        yp[c] = fast ? tmlc_requant_fast(tmlc_add_wrap(acc, bias[c]), mult[c], shift[c], zp, lo, hi)
+                                     : tmlc_requant_s8(tmlc_add_wrap(acc, bias[c]), mult[c], shift[c], zp, lo, hi);
                     }
                 } else {
                     for (int32_t ic = 0; ic < c_in; ic++) {
@@ -89,7 +90,8 @@ static void tmlc_dwconv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t 
                                 for (int32_t kx = kx0; kx < kx1; kx++)
                                     acc += wr[kx * c_out] * (xr[kx * dw * c_in] + off);
                             }
-                            yp[oc] = tmlc_requant_s8(tmlc_add_wrap(acc, bias[oc]), mult[oc], shift[oc], zp, lo, hi);
+                            yp[oc] = fast ? tmlc_requant_fast(tmlc_add_wrap(acc, bias[oc]), mult[oc], shift[oc], zp, lo, hi)
+                                           : tmlc_requant_s8(tmlc_add_wrap(acc, bias[oc]), mult[oc], shift[oc], zp, lo, hi);
                         }
                     }
                 }
