@@ -1642,7 +1642,7 @@ impl<'g> Cx<'g> {
 /// other; the last `n % 4` columns stay plain rows.
 fn pack_mm(w: &[i8], n: usize, k: usize) -> Vec<i8> {
     let mut out = Vec::with_capacity(n * k);
-    let (k4, kt) = (k / 4, k % 4);
+    let k4 = k / 4;
     let mut c = 0;
     while c + 4 <= n {
         for i in 0..k4 {
