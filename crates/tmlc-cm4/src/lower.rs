@@ -513,6 +513,19 @@ impl<'g> Cx<'g> {
                             ConstData::I32(bias),
                             format!("{name}: bias, border pixels"),
                         );
+                        let mut tap_offs = Vec::with_capacity(2 * taps);
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let xo = (ky * a.dilation[0] * w + kx * a.dilation[1]) * c;
+                                tap_offs.push(xo.min(i32::MAX as usize) as i32);
+                                tap_offs.push(((ky * kw + kx) * o) as i32);
+                            }
+                        }
+                        let tc = self.add_const(
+                            format!("{pfx}_taps"),
+                            ConstData::I32(tap_offs),
+                            format!("{name}: (input, weight) byte offsets of each tap"),
+                        );
                         l.kernels.push(Kernel::DwConvS8);
                         l.kernel_desc = format!("dwconv_s8 {kh}x{kw} s{} dm{dm}", a.stride[0]);
                         if !empty {
@@ -536,6 +549,7 @@ impl<'g> Cx<'g> {
                                     int(a.pad[0]),
                                     int(a.pad[1]),
                                     Arg::Const(wc, CType::I8),
+                                    Arg::Const(tc, CType::I32),
                                     Arg::Const(bi, CType::I32),
                                     Arg::Const(br, CType::I32),
                                     Arg::Const(ma, CType::I32),

@@ -322,10 +322,14 @@ impl<'a> Importer<'a> {
     /// A fresh, valid IR value name for tensor `t`.
     pub fn value_name(&self, t: usize) -> Result<String, TfliteError> {
         let raw = self.stored_name(t)?;
-        let base = if raw.is_empty() {
+        // The converter joins the names of fused ops with `;`
+        // ("model/conv/Relu;model/conv/BiasAdd;..."): the first one names
+        // the result well enough and keeps reports and IR readable.
+        let first = raw.split(';').next().unwrap_or("");
+        let base = if first.is_empty() {
             format!("t{t}")
         } else {
-            tmlc_ir::sanitize_name(&raw)
+            tmlc_ir::sanitize_name(first)
         };
         // `Graph::fresh_name` probes `base.1`, `base.2`, ... one by one; a
         // file naming every tensor alike would make that quadratic. The

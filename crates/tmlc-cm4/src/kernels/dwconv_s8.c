@@ -4,14 +4,18 @@
  * input offset folded in (b[c] - zp_in * sum_taps w), and a plain product;
  * border pixels use the raw bias, skip the padding taps and add the input
  * offset to each tap. With dm == 1 the DSP path handles 4 channels per step
- * (SXTB16 + SMLABB/SMLATT). */
+ * (SXTB16 + SMLABB/SMLATT); interior pixels walk `taps`, compile-time
+ * (input, weight) byte offsets of every tap, in a hand-scheduled loop. */
 static void tmlc_dwconv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t w, int32_t c_in,
                            int32_t dm, int32_t ho, int32_t wo, int32_t kh, int32_t kw,
                            int32_t sh, int32_t sw, int32_t dh, int32_t dw, int32_t pt,
-                           int32_t pl, const int8_t *wts, const int32_t *bias_in,
+                           int32_t pl, const int8_t *wts, const int32_t *taps, const int32_t *bias_in,
                            const int32_t *bias_raw, const int32_t *mult, const int32_t *shift,
                            int32_t fast, int8_t *y, int32_t in_off, int32_t zp, int32_t lo, int32_t hi) {
     const int32_t c_out = c_in * dm;
+#if !defined(__ARM_FEATURE_DSP)
+    (void)taps;
+#endif
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *xb = x + b * h * w * c_in;
         for (int32_t oy = 0; oy < ho; oy++) {
@@ -34,33 +38,48 @@ static void tmlc_dwconv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t 
                     const uint32_t off2 = ((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16);
                     for (; c + 4 <= c_in; c += 4) {
                         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                        if (interior) {
+                            const int8_t *xbase = xb + (iy0 * w + ix0) * c_in + c;
+                            const int8_t *wbase = wts + c;
+                            const int32_t *tp = taps;
+                            int32_t cnt = kh * kw;
+                            uint32_t t0, t1, t2, t3;
+                            __asm__ volatile(
+                                "1:\n\t"
+                                "ldrd   %[t0], %[t1], [%[tp]], #8\n\t"
+                                "ldr    %[t0], [%[xb], %[t0]]\n\t"
+                                "ldr    %[t1], [%[wb], %[t1]]\n\t"
+                                "sxtb16 %[t2], %[t0]\n\t"
+                                "sxtb16 %[t0], %[t0], ror #8\n\t"
+                                "sxtb16 %[t3], %[t1]\n\t"
+                                "sxtb16 %[t1], %[t1], ror #8\n\t"
+                                "smlabb %[a0], %[t2], %[t3], %[a0]\n\t"
+                                "smlatt %[a2], %[t2], %[t3], %[a2]\n\t"
+                                "smlabb %[a1], %[t0], %[t1], %[a1]\n\t"
+                                "smlatt %[a3], %[t0], %[t1], %[a3]\n\t"
+                                "subs   %[cnt], %[cnt], #1\n\t"
+                                "bne    1b\n\t"
+                                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                                  [tp] "+r"(tp), [cnt] "+r"(cnt), [t0] "=&r"(t0), [t1] "=&r"(t1),
+                                  [t2] "=&r"(t2), [t3] "=&r"(t3)
+                                : [xb] "r"(xbase), [wb] "r"(wbase)
+                                : "cc", "memory");
+                        } else {
                         for (int32_t ky = ky0; ky < ky1; ky++) {
                             const int8_t *xr = xb + ((iy0 + ky * dh) * w + ix0) * c_in + c;
                             const int8_t *wr = wts + (ky * kw) * c_out + c;
-                            if (interior) {
-                                for (int32_t kx = 0; kx < kw; kx++) {
-                                    const uint32_t xv = tmlc_load32(xr + kx * dw * c_in);
-                                    const uint32_t wv = tmlc_load32(wr + kx * c_out);
-                                    const uint32_t xe = tmlc_sxtb16(xv), xo = tmlc_sxtb16_ror8(xv);
-                                    const uint32_t we = tmlc_sxtb16(wv), wo2 = tmlc_sxtb16_ror8(wv);
-                                    a0 = tmlc_smlabb(xe, we, a0);
-                                    a2 = tmlc_smlatt(xe, we, a2);
-                                    a1 = tmlc_smlabb(xo, wo2, a1);
-                                    a3 = tmlc_smlatt(xo, wo2, a3);
-                                }
-                            } else {
-                                for (int32_t kx = kx0; kx < kx1; kx++) {
-                                    const uint32_t xv = tmlc_load32(xr + kx * dw * c_in);
-                                    const uint32_t wv = tmlc_load32(wr + kx * c_out);
-                                    const uint32_t xe = tmlc_sadd16(tmlc_sxtb16(xv), off2);
-                                    const uint32_t xo = tmlc_sadd16(tmlc_sxtb16_ror8(xv), off2);
-                                    const uint32_t we = tmlc_sxtb16(wv), wo2 = tmlc_sxtb16_ror8(wv);
-                                    a0 = tmlc_smlabb(xe, we, a0);
-                                    a2 = tmlc_smlatt(xe, we, a2);
-                                    a1 = tmlc_smlabb(xo, wo2, a1);
-                                    a3 = tmlc_smlatt(xo, wo2, a3);
-                                }
+                            for (int32_t kx = kx0; kx < kx1; kx++) {
+                                const uint32_t xv = tmlc_load32(xr + kx * dw * c_in);
+                                const uint32_t wv = tmlc_load32(wr + kx * c_out);
+                                const uint32_t xe = tmlc_sadd16(tmlc_sxtb16(xv), off2);
+                                const uint32_t xo = tmlc_sadd16(tmlc_sxtb16_ror8(xv), off2);
+                                const uint32_t we = tmlc_sxtb16(wv), wo2 = tmlc_sxtb16_ror8(wv);
+                                a0 = tmlc_smlabb(xe, we, a0);
+                                a2 = tmlc_smlatt(xe, we, a2);
+                                a1 = tmlc_smlabb(xo, wo2, a1);
+                                a3 = tmlc_smlatt(xo, wo2, a3);
                             }
+                        }
                         }
                         yp[c] = (fast ? tmlc_requant_fast(tmlc_add_wrap(a0, bias[c]), mult[c], shift[c], zp, lo, hi) : tmlc_requant_s8(tmlc_add_wrap(a0, bias[c]), mult[c], shift[c], zp, lo, hi));
                         yp[c + 1] = (fast ? tmlc_requant_fast(tmlc_add_wrap(a1, bias[c + 1]), mult[c + 1], shift[c + 1], zp, lo, hi) : tmlc_requant_s8(tmlc_add_wrap(a1, bias[c + 1]), mult[c + 1], shift[c + 1], zp, lo, hi));
