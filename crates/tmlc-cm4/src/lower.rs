@@ -578,8 +578,10 @@ impl<'g> Cx<'g> {
                             be[oc] = bias[oc].wrapping_add(off.wrapping_mul(sum));
                         }
                         let og = o / a.groups;
-                        let packed: Vec<i8> =
-                            wt.chunks(og * kpad).flat_map(|gw| pack_mm(gw, og, kpad)).collect();
+                        let packed: Vec<i8> = wt
+                            .chunks(og * kpad)
+                            .flat_map(|gw| pack_mm(gw, og, kpad))
+                            .collect();
                         let wc = self.add_const(
                             format!("{pfx}_w"),
                             ConstData::I8(packed),
@@ -672,7 +674,7 @@ impl<'g> Cx<'g> {
             Op::FullyConnected(a) => {
                 let ws = &self.ty(ops[1]).shape;
                 let (nout, k) = (ws[0], ws[1]);
-                let rows = if k == 0 { 0 } else { xt.numel() / k };
+                let rows = xt.numel().checked_div(k).unwrap_or(0);
                 l.macs = (rows * nout * k) as u64;
                 if all_f32 {
                     l.kernels.push(Kernel::FcF32);
@@ -1348,7 +1350,7 @@ impl<'g> Cx<'g> {
             }
             Op::Softmax(a) => {
                 let depth = xt.shape.last().copied().unwrap_or(1);
-                let rows = if depth == 0 { 0 } else { xt.numel() / depth };
+                let rows = xt.numel().checked_div(depth).unwrap_or(0);
                 l.in_place.push(0);
                 if all_f32 {
                     l.kernels.push(Kernel::SoftmaxF32);
@@ -1537,12 +1539,12 @@ impl<'g> Cx<'g> {
         let a = self.add_const(
             format!("{pfx}_mult"),
             ConstData::I32(m),
-            "per-channel multipliers".into(),
+            format!("layer {}: per-channel multipliers", &pfx[1..]),
         );
         let b = self.add_const(
             format!("{pfx}_shift"),
             ConstData::I32(s),
-            "per-channel shifts".into(),
+            format!("layer {}: per-channel shifts", &pfx[1..]),
         );
         (a, b)
     }
@@ -1678,7 +1680,9 @@ fn pack_mm(w: &[i8], n: usize, k: usize) -> Vec<i8> {
 /// every input (|x - zp_in| <= 255) and every shift is in -30..=-1.
 fn fast_requant(w: &[i8], per: usize, bias: &[i32], mults: &[quant::Multiplier]) -> bool {
     mults.iter().enumerate().all(|(c, &(m, e))| {
-        let sw: i64 = w.get(c * per..(c + 1) * per).map_or(i64::MAX / 512, |r| r.iter().map(|&v| (v as i64).abs()).sum());
+        let sw: i64 = w.get(c * per..(c + 1) * per).map_or(i64::MAX / 512, |r| {
+            r.iter().map(|&v| (v as i64).abs()).sum()
+        });
         let b = bias.get(c).map_or(0, |&b| (b as i64).abs());
         m >= 0 && (-30..=-1).contains(&e) && sw * 255 + b < (1 << 30)
     })

@@ -54,7 +54,7 @@ pub(crate) fn fc_multipliers(
 
 /// `QuantizeMultiplierSmallerThanOneExp`: `0 < d < 1` and a shift `<= 0`.
 fn qm_smaller_than_one(d: f64) -> Result<Multiplier, String> {
-    if !(d > 0.0 && d < 1.0) {
+    if d.is_nan() || d <= 0.0 || d >= 1.0 {
         return Err(format!("multiplier {d:e} is not in (0, 1)"));
     }
     let (m, e) = quantize_multiplier(d);
@@ -125,7 +125,7 @@ pub(crate) fn mean_multiplier(s_in: f32, s_out: f32, n: usize) -> Multiplier {
 /// int8 softmax: `(input multiplier, input left shift, diff_min)`.
 pub(crate) fn softmax_params(beta: f32, s_in: f32) -> Result<(i32, i32, i32), String> {
     let real = (beta as f64 * s_in as f64 * (1u64 << 26) as f64).min(((1u64 << 31) - 1) as f64);
-    if !(real > 1.0) {
+    if real.partial_cmp(&1.0) != Some(std::cmp::Ordering::Greater) {
         return Err(format!("multiplier {real:e} is not greater than 1"));
     }
     let (m, e) = quantize_multiplier(real);

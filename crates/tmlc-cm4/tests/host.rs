@@ -39,10 +39,12 @@ fn conv1x1_int8() {
         let x = b.qin(&[1, h, w, cin], 0.05, -3);
         let wt = b.qw(&[cout, 1, 1, cin], per_ch);
         let bias = b.bias(cout);
+        // Case 3 has a multiplier above 1: the exact (slow) requantisation.
+        let out_scale = if i == 3 { 0.0001 } else { 0.04 };
         let y = b.op(
             conv([s, s], [1, 1], [0; 4], 1, Activation::Relu6),
             &[x, wt, bias],
-            qt(0.04, -20),
+            qt(out_scale, -20),
         );
         let g = b.out(&[y]);
         check_host(&g, 3, i == 0);

@@ -34,7 +34,16 @@ fn dependencies_point_one_way() {
         ("tmlc-passes", &["tmlc-ir", "tmlc-interp"]),
         ("tmlc-tflite", &["tmlc-ir"]),
         ("tmlc-cm4", &["tmlc-ir", "tmlc-interp"]),
-        ("tmlc", &["tmlc-ir", "tmlc-interp", "tmlc-passes", "tmlc-tflite", "tmlc-cm4"]),
+        (
+            "tmlc",
+            &[
+                "tmlc-ir",
+                "tmlc-interp",
+                "tmlc-passes",
+                "tmlc-tflite",
+                "tmlc-cm4",
+            ],
+        ),
     ];
     // The manifest reader itself works: the driver depends on every stage.
     assert_eq!(tmlc_deps("tmlc").len(), 5, "{:?}", tmlc_deps("tmlc"));
@@ -42,7 +51,10 @@ fn dependencies_point_one_way() {
         let deps = tmlc_deps(krate);
         let ok: BTreeSet<String> = ok.iter().map(|s| s.to_string()).collect();
         let extra: Vec<_> = deps.difference(&ok).collect();
-        assert!(extra.is_empty(), "{krate} must not depend on {extra:?} (see ARCHITECTURE.md)");
+        assert!(
+            extra.is_empty(),
+            "{krate} must not depend on {extra:?} (see ARCHITECTURE.md)"
+        );
     }
     // Every crate in crates/ is covered by the rule table (or is test-only).
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -183,48 +183,91 @@ fn main_job_compiles_the_example() {
     let model = repo().join("examples/kws_int8.tflite");
     let dir = tmp("example");
     let c = dir.join("model.c");
-    let o = tmlc(&[model.to_str().unwrap(), "-o", c.to_str().unwrap(), "--report"]);
+    let o = tmlc(&[
+        model.to_str().unwrap(),
+        "-o",
+        c.to_str().unwrap(),
+        "--report",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let report = String::from_utf8_lossy(&o.stdout);
     assert!(report.contains("34064 MACs"), "{report}");
     let first = std::fs::read(&c).unwrap();
     let header = std::fs::read_to_string(dir.join("model.h")).unwrap();
-    assert!(header.contains("int kws_int8_invoke(const void *const inputs[], void *const outputs[]);"));
+    assert!(
+        header.contains("int kws_int8_invoke(const void *const inputs[], void *const outputs[]);")
+    );
 
     // Byte-identical on a second run.
     let o = tmlc(&[model.to_str().unwrap(), "-o", c.to_str().unwrap()]);
     assert!(o.status.success());
-    assert_eq!(std::fs::read(&c).unwrap(), first, "output is not deterministic");
+    assert_eq!(
+        std::fs::read(&c).unwrap(),
+        first,
+        "output is not deterministic"
+    );
 
     // JSON report.
-    let o = tmlc(&[model.to_str().unwrap(), "-o", c.to_str().unwrap(), "--report", "--report-format", "json"]);
+    let o = tmlc(&[
+        model.to_str().unwrap(),
+        "-o",
+        c.to_str().unwrap(),
+        "--report",
+        "--report-format",
+        "json",
+    ]);
     assert!(o.status.success());
     let json = String::from_utf8_lossy(&o.stdout);
-    assert!(json.trim_start().starts_with('{') && json.contains("\"layers\""), "{json}");
+    assert!(
+        json.trim_start().starts_with('{') && json.contains("\"layers\""),
+        "{json}"
+    );
 
     // Built on the host with the harness: TFLite Micro's answer.
     let out = dir.join("out.bin");
     let r = Command::new("bash")
         .arg(repo().join("harness/run-model.sh"))
-        .args([dir.as_os_str(), "kws_int8".as_ref(), repo().join("examples/kws_int8.in0.bin").as_os_str(), out.as_os_str(), "host".as_ref()])
+        .args([
+            dir.as_os_str(),
+            "kws_int8".as_ref(),
+            repo().join("examples/kws_int8.in0.bin").as_os_str(),
+            out.as_os_str(),
+            "host".as_ref(),
+        ])
         .output()
         .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(repo().join("examples/kws_int8.out0.bin")).unwrap());
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(repo().join("examples/kws_int8.out0.bin")).unwrap()
+    );
 }
 
 #[test]
 fn main_job_errors_name_the_problem() {
     // An unsupported TFLite operator names itself and its node.
     let lstm = repo().join("../shared/models/tflite-micro/micro_speech_lstm.tflite");
-    let o = tmlc(&[lstm.to_str().unwrap(), "-o", tmp("lstm.c").to_str().unwrap()]);
+    let o = tmlc(&[
+        lstm.to_str().unwrap(),
+        "-o",
+        tmp("lstm.c").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.contains("unsupported operator UNIDIRECTIONAL_SEQUENCE_LSTM (node 0)"), "{e}");
+    assert!(
+        e.contains("unsupported operator UNIDIRECTIONAL_SEQUENCE_LSTM (node 0)"),
+        "{e}"
+    );
     // A bad --name.
     let model = repo().join("examples/kws_int8.tflite");
-    let o = tmlc(&[model.to_str().unwrap(), "-o", tmp("x.c").to_str().unwrap(), "--name", "9 bad"]);
+    let o = tmlc(&[
+        model.to_str().unwrap(),
+        "-o",
+        tmp("x.c").to_str().unwrap(),
+        "--name",
+        "9 bad",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not a C identifier"), "{}", stderr(&o));
 }
