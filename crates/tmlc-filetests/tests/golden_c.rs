@@ -119,3 +119,25 @@ fn person_detect() {
 fn mobilenet_v2() {
     check("mobilenet_v2_quantized_1x3x224x224", "m4big");
 }
+
+/// Snapshots of the generated header, C and report for the smallest models.
+#[test]
+fn snapshots_of_the_smallest_models() {
+    for stem in ["hello_world_int8", "simple_add_model"] {
+        let bytes =
+            std::fs::read(models_dir().join(format!("tflite-micro/{stem}.tflite"))).unwrap();
+        let mut g = tmlc_tflite::import(&bytes, stem).unwrap();
+        let p = Pipeline::parse(DEFAULT_PIPELINE).unwrap();
+        PassManager { verify_each: true }
+            .run(&p, &mut g, |_, _| {})
+            .unwrap();
+        let opts = tmlc_cm4::Options {
+            name: stem.to_string(),
+            header_file_name: "model.h".into(),
+        };
+        let a = tmlc_cm4::emit_c(&g, &opts).unwrap();
+        insta::assert_snapshot!(format!("{stem}.h"), a.h);
+        insta::assert_snapshot!(format!("{stem}.c"), a.c);
+        insta::assert_snapshot!(format!("{stem}.report"), a.report.to_text());
+    }
+}
