@@ -17,9 +17,10 @@
 //!    weights re-laid out (depthwise `[kh*kw][C]`, im2col rows padded to 4),
 //!    the input offset folded into the bias (`b + (-zp_in)*sum(w)`, exact for
 //!    1x1, fully connected, im2col with `zp_in` padding, and interior
-//!    depthwise pixels), per-channel multipliers/shifts (`quant`, the same
-//!    float/double arithmetic as TFLite Micro's `Prepare`), 256-entry lookup
-//!    tables for 8-bit unary ops (evaluated by the reference interpreter).
+//!    depthwise pixels), per-channel multipliers/shifts
+//!    ([`tmlc_ir::prepare`], TFLite Micro's `Prepare`, the very code the
+//!    interpreter uses), 256-entry lookup tables for 8-bit unary ops
+//!    (evaluated by the reference interpreter).
 //! 2. **Planning** ([`plan`]): graph inputs and outputs are used in place in
 //!    the caller's buffers, reshapes alias, element-wise kernels run in
 //!    place on dead operands, and the remaining buffers are packed into the
@@ -49,7 +50,6 @@ mod error;
 mod kernels;
 mod lower;
 mod plan;
-mod quant;
 mod report;
 
 pub use error::EmitError;

@@ -14,18 +14,22 @@
 //!   evaluated at compile time by the reference interpreter.
 //! - add/sub: per-input stages tabulated, the output stage in C.
 //!
+//! Multipliers and shifts come from [`tmlc_ir::prepare`]; a multiplier
+//! `(M, e)` is applied in C by `tmlc_mbqm` exactly as
+//! [`tmlc_ir::arith::mbqm`].
+//!
 //! Buffers are not known here: operands and results are symbolic
 //! ([`Arg::In`], [`Arg::Out`], [`Arg::Scratch`]) and the planner
 //! ([`crate::plan`]) gives them addresses.
 
 use crate::error::EmitError;
 use crate::kernels::Kernel;
-use crate::quant;
 use std::collections::HashMap;
 use tmlc_ir::arith::{activation_range_i8, mbqm};
+use tmlc_ir::prepare::{self, Multiplier, PrepareError};
 use tmlc_ir::{
-    numel, strides, DType, Graph, NodeId, Op, Quant, Tensor, TensorData, TensorType, ValueDef,
-    ValueId,
+    broadcast_strides, numel, strides, Activation, DType, Graph, NodeId, Op, Quant, Tensor,
+    TensorData, TensorType, ValueDef, ValueId,
 };
 
 /// A C element type.
@@ -249,25 +253,6 @@ pub(crate) fn lower(g: &Graph) -> R<Lowered> {
     })
 }
 
-/// Numpy broadcast strides (elements) of `inp` against `out`.
-fn bcast_strides(out: &[usize], inp: &[usize]) -> Vec<usize> {
-    let st = strides(inp);
-    let lead = out.len() - inp.len().min(out.len());
-    out.iter()
-        .enumerate()
-        .map(|(i, &od)| {
-            if i < lead {
-                return 0;
-            }
-            let j = i - lead;
-            match (inp.get(j), st.get(j)) {
-                (Some(&d), Some(&s)) if d == od && d != 1 => s,
-                _ => 0,
-            }
-        })
-        .collect()
-}
-
 /// Collapses an iteration space with several stride vectors: drops size-1
 /// dimensions and merges neighbours that are contiguous for every stride
 /// vector. Returns `None` if more than 6 dimensions remain; otherwise the
@@ -407,6 +392,11 @@ impl<'g> Cx<'g> {
         let empty = yt.numel() == 0;
         let pfx = format!("l{idx}");
         let dt = yt.dtype.name();
+        // The per-tensor (scale, zero point) of an int8 operand or result.
+        let qparams = |t: &TensorType, what: &str| {
+            t.qparams()
+                .ok_or_else(|| unsupported(dt, format!("per-axis {what}")))
+        };
         match &node.op {
             Op::Reshape => {
                 l.alias = true;
@@ -422,6 +412,25 @@ impl<'g> Cx<'g> {
                 let (o, kh, kw, cg) = (ws[0], ws[1], ws[2], ws[3]);
                 let (ho, wo) = (yt.shape[1], yt.shape[2]);
                 l.macs = (nb * ho * wo * o * kh * kw * cg) as u64;
+                // The geometry arguments of tmlc_conv_f32 and tmlc_conv_s8.
+                let geo = [
+                    int(nb),
+                    int(h),
+                    int(w),
+                    int(c),
+                    int(ho),
+                    int(wo),
+                    int(o),
+                    int(kh),
+                    int(kw),
+                    int(a.stride[0]),
+                    int(a.stride[1]),
+                    int(a.dilation[0]),
+                    int(a.dilation[1]),
+                    int(a.pad[0]),
+                    int(a.pad[1]),
+                    int(a.groups),
+                ];
                 if all_f32 {
                     l.kernels.push(Kernel::ConvF32);
                     l.kernel_desc = "conv_f32".into();
@@ -429,75 +438,33 @@ impl<'g> Cx<'g> {
                     let ba = self.f32_bias(ops.get(2).copied(), o, &pfx);
                     let (lo, hi) = a.act.range();
                     if !empty {
+                        let mut args = vec![self.input(ops[0], CType::F32)];
+                        args.extend(geo);
+                        args.extend([wa, ba, Arg::Out(CType::F32), Arg::Float(lo), Arg::Float(hi)]);
                         l.calls.push(Call {
                             func: "tmlc_conv_f32",
-                            args: vec![
-                                self.input(ops[0], CType::F32),
-                                int(nb),
-                                int(h),
-                                int(w),
-                                int(c),
-                                int(ho),
-                                int(wo),
-                                int(o),
-                                int(kh),
-                                int(kw),
-                                int(a.stride[0]),
-                                int(a.stride[1]),
-                                int(a.dilation[0]),
-                                int(a.dilation[1]),
-                                int(a.pad[0]),
-                                int(a.pad[1]),
-                                int(a.groups),
-                                wa,
-                                ba,
-                                Arg::Out(CType::F32),
-                                Arg::Float(lo),
-                                Arg::Float(hi),
-                            ],
+                            args,
                         });
                     }
                 } else if q8 {
-                    let (s_in, zp_in) = xt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis input".into()))?;
-                    let (s_out, zp_out) = yt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis result".into()))?;
-                    let wq = self
-                        .ty(ops[1])
-                        .quant
-                        .as_ref()
-                        .ok_or_else(|| unsupported(dt, "unquantized weights".into()))?;
-                    let wd = match self.const_of(ops[1]) {
-                        Some(TensorData::I8(v)) => v,
-                        _ => return Err(unsupported(dt, "the weights must be a constant".into())),
-                    };
-                    let bias = self
-                        .i32_bias(ops.get(2).copied(), o)
-                        .ok_or_else(|| unsupported(dt, "the bias must be a constant i32".into()))?;
-                    let mults = quant::conv_multipliers(s_in, wq, s_out, o)
-                        .ok_or_else(|| unsupported(dt, "missing weight scales".into()))?;
-                    let (lo, hi) = activation_range_i8(a.act, s_out, zp_out);
-                    let off = zp_in.wrapping_neg();
-                    let (ma, sa) = self.mult_arrays(&mults, &pfx);
+                    let wp = self
+                        .weighted_s8(ops, y, o, a.act, prepare::conv_multipliers, &pfx)
+                        .map_err(|r| unsupported(dt, r))?;
+                    let off = wp.zp_in.wrapping_neg();
                     let depthwise = a.groups == c && cg == 1 && a.groups > 1;
                     let one_by_one = kh == 1 && kw == 1 && a.groups == 1 && a.pad == [0; 4];
-                    let fast = Arg::Int(fast_requant(wd, kh * kw * cg, &bias, &mults) as i64);
+                    let fast =
+                        Arg::Int(fast_requant(wp.w, kh * kw * cg, &wp.bias, &wp.mults) as i64);
                     if depthwise {
                         let dm = o / c;
                         let taps = kh * kw;
                         let mut wt = vec![0i8; taps * o];
-                        let mut bias_in = bias.clone();
                         for oc in 0..o {
-                            let mut sum = 0i32;
                             for t in 0..taps {
-                                let v = wd[oc * taps + t];
-                                wt[t * o + oc] = v;
-                                sum = sum.wrapping_add(v as i32);
+                                wt[t * o + oc] = wp.w[oc * taps + t];
                             }
-                            bias_in[oc] = bias[oc].wrapping_add(off.wrapping_mul(sum));
                         }
+                        let bias_in = fold_input_offset(wp.w, taps, &wp.bias, off);
                         let wc = self.add_const(
                             format!("{pfx}_w"),
                             ConstData::I8(wt),
@@ -510,7 +477,7 @@ impl<'g> Cx<'g> {
                         );
                         let br = self.add_const(
                             format!("{pfx}_bias"),
-                            ConstData::I32(bias),
+                            ConstData::I32(wp.bias),
                             format!("{name}: bias, border pixels"),
                         );
                         let mut tap_offs = Vec::with_capacity(2 * taps);
@@ -552,14 +519,14 @@ impl<'g> Cx<'g> {
                                     Arg::Const(tc, CType::I32),
                                     Arg::Const(bi, CType::I32),
                                     Arg::Const(br, CType::I32),
-                                    Arg::Const(ma, CType::I32),
-                                    Arg::Const(sa, CType::I32),
+                                    Arg::Const(wp.ma, CType::I32),
+                                    Arg::Const(wp.sa, CType::I32),
                                     fast.clone(),
                                     Arg::Out(CType::I8),
                                     Arg::Int(off as i64),
-                                    Arg::Int(zp_out as i64),
-                                    Arg::Int(lo as i64),
-                                    Arg::Int(hi as i64),
+                                    Arg::Int(wp.zp_out as i64),
+                                    Arg::Int(wp.lo as i64),
+                                    Arg::Int(wp.hi as i64),
                                 ],
                             });
                         }
@@ -567,16 +534,11 @@ impl<'g> Cx<'g> {
                         let k = kh * kw * cg;
                         let kpad = if one_by_one { k } else { k.div_ceil(4) * 4 };
                         let mut wt = vec![0i8; o * kpad];
-                        let mut be = bias.clone();
                         for oc in 0..o {
-                            let mut sum = 0i32;
-                            for i in 0..k {
-                                let v = wd[oc * k + i];
-                                wt[oc * kpad + i] = v;
-                                sum = sum.wrapping_add(v as i32);
-                            }
-                            be[oc] = bias[oc].wrapping_add(off.wrapping_mul(sum));
+                            wt[oc * kpad..oc * kpad + k]
+                                .copy_from_slice(&wp.w[oc * k..(oc + 1) * k]);
                         }
+                        let be = fold_input_offset(wp.w, k, &wp.bias, off);
                         let og = o / a.groups;
                         let packed: Vec<i8> = wt
                             .chunks(og * kpad)
@@ -614,14 +576,14 @@ impl<'g> Cx<'g> {
                                         int(wo),
                                         Arg::Const(wc, CType::I8),
                                         Arg::Const(bc, CType::I32),
-                                        Arg::Const(ma, CType::I32),
-                                        Arg::Const(sa, CType::I32),
+                                        Arg::Const(wp.ma, CType::I32),
+                                        Arg::Const(wp.sa, CType::I32),
                                         fast.clone(),
                                         Arg::Out(CType::I8),
                                         int(o),
-                                        Arg::Int(zp_out as i64),
-                                        Arg::Int(lo as i64),
-                                        Arg::Int(hi as i64),
+                                        Arg::Int(wp.zp_out as i64),
+                                        Arg::Int(wp.lo as i64),
+                                        Arg::Int(wp.hi as i64),
                                     ],
                                 });
                             }
@@ -630,39 +592,25 @@ impl<'g> Cx<'g> {
                                 format!("conv_s8 im2col {kh}x{kw} s{} g{}", a.stride[0], a.groups);
                             l.scratch = 2 * kpad;
                             if !empty {
+                                let mut args = vec![self.input(ops[0], CType::I8)];
+                                args.extend(geo);
+                                args.extend([
+                                    int(kpad),
+                                    Arg::Const(wc, CType::I8),
+                                    Arg::Const(bc, CType::I32),
+                                    Arg::Const(wp.ma, CType::I32),
+                                    Arg::Const(wp.sa, CType::I32),
+                                    fast.clone(),
+                                    Arg::Out(CType::I8),
+                                    Arg::Int(wp.zp_in as i64),
+                                    Arg::Int(wp.zp_out as i64),
+                                    Arg::Int(wp.lo as i64),
+                                    Arg::Int(wp.hi as i64),
+                                    Arg::Scratch(CType::I8),
+                                ]);
                                 l.calls.push(Call {
                                     func: "tmlc_conv_s8",
-                                    args: vec![
-                                        self.input(ops[0], CType::I8),
-                                        int(nb),
-                                        int(h),
-                                        int(w),
-                                        int(c),
-                                        int(ho),
-                                        int(wo),
-                                        int(o),
-                                        int(kh),
-                                        int(kw),
-                                        int(a.stride[0]),
-                                        int(a.stride[1]),
-                                        int(a.dilation[0]),
-                                        int(a.dilation[1]),
-                                        int(a.pad[0]),
-                                        int(a.pad[1]),
-                                        int(a.groups),
-                                        int(kpad),
-                                        Arg::Const(wc, CType::I8),
-                                        Arg::Const(bc, CType::I32),
-                                        Arg::Const(ma, CType::I32),
-                                        Arg::Const(sa, CType::I32),
-                                        fast.clone(),
-                                        Arg::Out(CType::I8),
-                                        Arg::Int(zp_in as i64),
-                                        Arg::Int(zp_out as i64),
-                                        Arg::Int(lo as i64),
-                                        Arg::Int(hi as i64),
-                                        Arg::Scratch(CType::I8),
-                                    ],
+                                    args,
                                 });
                             }
                         }
@@ -699,41 +647,21 @@ impl<'g> Cx<'g> {
                         });
                     }
                 } else if q8 {
-                    let (s_in, zp_in) = xt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis input".into()))?;
-                    let (s_out, zp_out) = yt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis result".into()))?;
-                    let wq = self
-                        .ty(ops[1])
-                        .quant
-                        .as_ref()
-                        .ok_or_else(|| unsupported(dt, "unquantized weights".into()))?;
-                    let wd = match self.const_of(ops[1]) {
-                        Some(TensorData::I8(v)) => v.clone(),
-                        _ => return Err(unsupported(dt, "the weights must be a constant".into())),
-                    };
-                    let bias = self
-                        .i32_bias(ops.get(2).copied(), nout)
-                        .ok_or_else(|| unsupported(dt, "the bias must be a constant i32".into()))?;
-                    let mults = quant::fc_multipliers(s_in, wq, s_out, nout)
-                        .ok_or_else(|| unsupported(dt, "missing weight scales".into()))?;
-                    let (lo, hi) = activation_range_i8(a.act, s_out, zp_out);
-                    let off = zp_in.wrapping_neg();
-                    let be: Vec<i32> = (0..nout)
-                        .map(|c| {
-                            let s = wd[c * k..(c + 1) * k]
-                                .iter()
-                                .fold(0i32, |s, &v| s.wrapping_add(v as i32));
-                            bias[c].wrapping_add(off.wrapping_mul(s))
-                        })
-                        .collect();
-                    let (ma, sa) = self.mult_arrays(&mults, &pfx);
-                    let fast = fast_requant(&wd, k, &bias, &mults);
+                    let wp = self
+                        .weighted_s8(
+                            ops,
+                            y,
+                            nout,
+                            a.act,
+                            prepare::fully_connected_multipliers,
+                            &pfx,
+                        )
+                        .map_err(|r| unsupported(dt, r))?;
+                    let be = fold_input_offset(wp.w, k, &wp.bias, wp.zp_in.wrapping_neg());
+                    let fast = fast_requant(wp.w, k, &wp.bias, &wp.mults);
                     let wc = self.add_const(
                         format!("{pfx}_w"),
-                        ConstData::I8(pack_mm(&wd, nout, k)),
+                        ConstData::I8(pack_mm(wp.w, nout, k)),
                         format!("{name}: weights [{nout}][{k}], packed by 4 columns"),
                     );
                     let bc = self.add_const(
@@ -754,14 +682,14 @@ impl<'g> Cx<'g> {
                                 int(nout),
                                 int(k),
                                 Arg::Const(bc, CType::I32),
-                                Arg::Const(ma, CType::I32),
-                                Arg::Const(sa, CType::I32),
+                                Arg::Const(wp.ma, CType::I32),
+                                Arg::Const(wp.sa, CType::I32),
                                 Arg::Int(fast as i64),
                                 Arg::Out(CType::I8),
                                 int(nout),
-                                Arg::Int(zp_out as i64),
-                                Arg::Int(lo as i64),
-                                Arg::Int(hi as i64),
+                                Arg::Int(wp.zp_out as i64),
+                                Arg::Int(wp.lo as i64),
+                                Arg::Int(wp.hi as i64),
                             ],
                         });
                     }
@@ -775,8 +703,8 @@ impl<'g> Cx<'g> {
                 let (ra, rb, ro) = (at.rank(), bt.rank(), yt.rank());
                 let (m, k, nn) = (at.shape[ra - 2], at.shape[ra - 1], bt.shape[rb - 1]);
                 let batch = &yt.shape[..ro - 2];
-                let sa = bcast_strides(batch, &at.shape[..ra - 2]);
-                let sb = bcast_strides(batch, &bt.shape[..rb - 2]);
+                let sa = broadcast_strides(batch, &at.shape[..ra - 2]);
+                let sb = broadcast_strides(batch, &bt.shape[..rb - 2]);
                 let nbatch = numel(batch);
                 let bst = strides(batch);
                 let mut aoff = Vec::with_capacity(nbatch);
@@ -822,16 +750,10 @@ impl<'g> Cx<'g> {
                         });
                     }
                 } else if q8 {
-                    let (s_a, zp_a) = at
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis operand".into()))?;
-                    let (s_b, zp_b) = bt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis operand".into()))?;
-                    let (s_out, zp_out) = yt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis result".into()))?;
-                    let (mm, me) = quant::matmul_multiplier(s_a, s_b, s_out);
+                    let (s_a, zp_a) = qparams(at, "operand")?;
+                    let (s_b, zp_b) = qparams(bt, "operand")?;
+                    let (s_out, zp_out) = qparams(yt, "result")?;
+                    let (mm, me) = prepare::matmul_multiplier(s_a, s_b, s_out);
                     l.kernels.push(Kernel::MatMulS8);
                     l.kernel_desc = "matmul_s8".into();
                     if !empty {
@@ -862,28 +784,20 @@ impl<'g> Cx<'g> {
             Op::Add(a) | Op::Sub(a) | Op::Mul(a) => {
                 let bt = self.ty(ops[1]);
                 let out = &yt.shape;
-                let (shape, st) = collapse(
-                    out,
-                    &[bcast_strides(out, &xt.shape), bcast_strides(out, &bt.shape)],
-                )
-                .ok_or_else(|| {
-                    unsupported(dt, "broadcast pattern needs more than 6 dimensions".into())
-                })?;
-                let sh = self.add_const(
-                    format!("{pfx}_shape"),
-                    ConstData::I32(to_i32s(&shape)),
-                    format!("{name}: iteration shape"),
-                );
-                let s0 = self.add_const(
-                    format!("{pfx}_sa"),
-                    ConstData::I32(to_i32s(&st[0])),
-                    format!("{name}: strides of a"),
-                );
-                let s1 = self.add_const(
-                    format!("{pfx}_sb"),
-                    ConstData::I32(to_i32s(&st[1])),
-                    format!("{name}: strides of b"),
-                );
+                let (sh, [s0, s1]) = self
+                    .iteration_arrays(
+                        &pfx,
+                        name,
+                        out,
+                        "iteration shape",
+                        [
+                            ("sa", "strides of a", broadcast_strides(out, &xt.shape)),
+                            ("sb", "strides of b", broadcast_strides(out, &bt.shape)),
+                        ],
+                    )
+                    .ok_or_else(|| {
+                        unsupported(dt, "broadcast pattern needs more than 6 dimensions".into())
+                    })?;
                 for (i, &v) in ops.iter().enumerate() {
                     if self.ty(v).shape == *out && self.ty(v).dtype == yt.dtype {
                         l.in_place.push(i);
@@ -915,18 +829,12 @@ impl<'g> Cx<'g> {
                         });
                     }
                 } else if q8 {
-                    let (s1q, zp1) = xt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis operand".into()))?;
-                    let (s2q, zp2) = bt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis operand".into()))?;
-                    let (s_out, zp_out) = yt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis result".into()))?;
+                    let (s1q, zp1) = qparams(xt, "operand")?;
+                    let (s2q, zp2) = qparams(bt, "operand")?;
+                    let (s_out, zp_out) = qparams(yt, "result")?;
                     let (lo, hi) = activation_range_i8(a.act, s_out, zp_out);
                     if let Op::Mul(_) = node.op {
-                        let (mm, me) = quant::mul_multiplier(s1q, s2q, s_out);
+                        let (mm, me) = prepare::mul_multiplier(s1q, s2q, s_out);
                         l.kernels.push(Kernel::MulS8);
                         l.kernel_desc = "mul_s8".into();
                         if !empty {
@@ -952,20 +860,16 @@ impl<'g> Cx<'g> {
                     } else {
                         let is_sub = matches!(node.op, Op::Sub(_));
                         let p = if is_sub {
-                            quant::sub_params(s1q, s2q, s_out)
+                            prepare::sub_params(s1q, s2q, s_out)
                         } else {
-                            quant::add_params(s1q, s2q, s_out)
+                            prepare::add_params(s1q, s2q, s_out)
                         }
-                        .map_err(|r| unsupported(dt, r))?;
-                        let table = |zp: i32, (m, e): quant::Multiplier| -> Vec<i32> {
+                        .map_err(|e| unsupported(dt, e.reason))?;
+                        let table = |zp: i32, (m, e): Multiplier| -> Vec<i32> {
                             (0..256u32)
                                 .map(|b| {
                                     let x = b as u8 as i8 as i32;
-                                    mbqm(
-                                        x.wrapping_sub(zp).wrapping_mul(1 << quant::ADD_LEFT_SHIFT),
-                                        m,
-                                        e,
-                                    )
+                                    mbqm(x.wrapping_sub(zp).wrapping_mul(1 << p.left_shift), m, e)
                                 })
                                 .collect()
                         };
@@ -1072,16 +976,7 @@ impl<'g> Cx<'g> {
                 if xt.dtype == DType::F32 {
                     let (lo, hi) = yt.dtype.int_range().unwrap_or((0, 0));
                     let (inner, channels) = axis_layout(&yt.shape, q);
-                    let sc = self.add_const(
-                        format!("{pfx}_scale"),
-                        ConstData::F32(q.scale.clone()),
-                        format!("{name}: scales"),
-                    );
-                    let zc = self.add_const(
-                        format!("{pfx}_zp"),
-                        ConstData::I32(q.zero_point.clone()),
-                        format!("{name}: zero points"),
-                    );
+                    let (sc, zc) = self.qparam_arrays(q, &pfx, name);
                     l.kernels.push(Kernel::QuantizeF32);
                     l.kernel_desc = "quantize_f32".into();
                     if !empty {
@@ -1112,10 +1007,8 @@ impl<'g> Cx<'g> {
                         .map_err(|r| unsupported(dt, r))?;
                 } else if xt.dtype == DType::I16 && xt.qparams().is_some() {
                     let (s_in, zp_in) = xt.qparams().unwrap_or((1.0, 0));
-                    let (s_out, zp_out) = yt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis result".into()))?;
-                    let (m, e) = quant::requantize_multiplier(s_in, s_out);
+                    let (s_out, zp_out) = qparams(yt, "result")?;
+                    let (m, e) = prepare::requantize_multiplier(s_in, s_out);
                     let (lo, hi) = yt.dtype.int_range().unwrap_or((0, 0));
                     if yt.dtype == DType::I16 {
                         l.in_place.push(0);
@@ -1165,16 +1058,7 @@ impl<'g> Cx<'g> {
                         l.in_place.push(0);
                     }
                     let (inner, channels) = axis_layout(&xt.shape, q);
-                    let sc = self.add_const(
-                        format!("{pfx}_scale"),
-                        ConstData::F32(q.scale.clone()),
-                        format!("{name}: scales"),
-                    );
-                    let zc = self.add_const(
-                        format!("{pfx}_zp"),
-                        ConstData::I32(q.zero_point.clone()),
-                        format!("{name}: zero points"),
-                    );
+                    let (sc, zc) = self.qparam_arrays(q, &pfx, name);
                     l.kernels.push(Kernel::Dequantize);
                     l.kernel_desc = "dequantize".into();
                     if !empty {
@@ -1229,12 +1113,8 @@ impl<'g> Cx<'g> {
                         });
                     }
                 } else if q8 {
-                    let (_, zp_in) = xt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis input".into()))?;
-                    let (s_out, zp_out) = yt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis result".into()))?;
+                    let (_, zp_in) = qparams(xt, "input")?;
+                    let (s_out, zp_out) = qparams(yt, "result")?;
                     let (lo, hi) = activation_range_i8(a.act, s_out, zp_out);
                     l.kernels.push(Kernel::PoolS8);
                     l.kernel_desc = format!("{op}_s8");
@@ -1282,19 +1162,17 @@ impl<'g> Cx<'g> {
                     .filter(|(_, &r)| r)
                     .map(|(&d, _)| d)
                     .product();
-                let (shape, st) = collapse(xs, &[ostr]).ok_or_else(|| {
-                    unsupported(dt, "reduction pattern needs more than 6 dimensions".into())
-                })?;
-                let sh = self.add_const(
-                    format!("{pfx}_shape"),
-                    ConstData::I32(to_i32s(&shape)),
-                    format!("{name}: iteration shape"),
-                );
-                let so = self.add_const(
-                    format!("{pfx}_ostr"),
-                    ConstData::I32(to_i32s(&st[0])),
-                    format!("{name}: output strides"),
-                );
+                let (sh, [so]) = self
+                    .iteration_arrays(
+                        &pfx,
+                        name,
+                        xs,
+                        "iteration shape",
+                        [("ostr", "output strides", ostr)],
+                    )
+                    .ok_or_else(|| {
+                        unsupported(dt, "reduction pattern needs more than 6 dimensions".into())
+                    })?;
                 let skip = empty || xt.numel() == 0;
                 if all_f32 {
                     l.kernels.push(Kernel::MeanF32);
@@ -1316,13 +1194,9 @@ impl<'g> Cx<'g> {
                     if nred == 0 {
                         return Err(unsupported(dt, "int8 mean over zero elements".into()));
                     }
-                    let (s_in, zp_in) = xt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis input".into()))?;
-                    let (s_out, zp_out) = yt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis result".into()))?;
-                    let (m, e) = quant::mean_multiplier(s_in, s_out, nred);
+                    let (s_in, zp_in) = qparams(xt, "input")?;
+                    let (s_out, zp_out) = qparams(yt, "result")?;
+                    let (m, e) = prepare::mean_multiplier(s_in, s_out, nred);
                     l.kernels.push(Kernel::MeanS8);
                     l.kernel_desc = "mean_s8".into();
                     l.scratch = slots * 4;
@@ -1368,11 +1242,9 @@ impl<'g> Cx<'g> {
                         });
                     }
                 } else if q8 {
-                    let (s_in, _) = xt
-                        .qparams()
-                        .ok_or_else(|| unsupported(dt, "per-axis input".into()))?;
-                    let (m, e, diff_min) =
-                        quant::softmax_params(a.beta, s_in).map_err(|r| unsupported(dt, r))?;
+                    let (s_in, _) = qparams(xt, "input")?;
+                    let p = prepare::softmax_params(a.beta, s_in)
+                        .map_err(|e| unsupported(dt, e.reason))?;
                     if depth >= 4096 {
                         return Err(unsupported(
                             dt,
@@ -1389,9 +1261,9 @@ impl<'g> Cx<'g> {
                                 Arg::Out(CType::I8),
                                 int(rows),
                                 int(depth),
-                                Arg::Int(m as i64),
-                                Arg::Int(e as i64),
-                                Arg::Int(diff_min as i64),
+                                Arg::Int(p.input_multiplier as i64),
+                                Arg::Int(p.input_left_shift as i64),
+                                Arg::Int(p.diff_min as i64),
                             ],
                         });
                     }
@@ -1402,19 +1274,17 @@ impl<'g> Cx<'g> {
             Op::Transpose(a) => {
                 let ist = strides(&xt.shape);
                 let pst: Vec<usize> = a.perm.iter().map(|&p| ist[p]).collect();
-                let (shape, st) = collapse(&yt.shape, &[pst]).ok_or_else(|| {
-                    unsupported(dt, "permutation needs more than 6 dimensions".into())
-                })?;
-                let sh = self.add_const(
-                    format!("{pfx}_shape"),
-                    ConstData::I32(to_i32s(&shape)),
-                    format!("{name}: output shape"),
-                );
-                let so = self.add_const(
-                    format!("{pfx}_istr"),
-                    ConstData::I32(to_i32s(&st[0])),
-                    format!("{name}: permuted input strides"),
-                );
+                let (sh, [so]) = self
+                    .iteration_arrays(
+                        &pfx,
+                        name,
+                        &yt.shape,
+                        "output shape",
+                        [("istr", "permuted input strides", pst)],
+                    )
+                    .ok_or_else(|| {
+                        unsupported(dt, "permutation needs more than 6 dimensions".into())
+                    })?;
                 l.kernels.push(Kernel::Transpose);
                 l.kernel_desc = "transpose".into();
                 if !empty {
@@ -1532,8 +1402,98 @@ impl<'g> Cx<'g> {
         Ok(l)
     }
 
+    /// The int8 parameters of `conv2d` / `fully_connected` (`ops`: input,
+    /// constant weights, optional constant bias) with `channels` output
+    /// channels: `multipliers` derives the per-channel multipliers
+    /// ([`tmlc_ir::prepare`]), stored as arrays here.
+    fn weighted_s8(
+        &mut self,
+        ops: &[ValueId],
+        y: ValueId,
+        channels: usize,
+        act: Activation,
+        multipliers: MultipliersFn,
+        pfx: &str,
+    ) -> Result<WeightedS8<'g>, String> {
+        let (s_in, zp_in) = self.ty(ops[0]).qparams().ok_or("per-axis input")?;
+        let (s_out, zp_out) = self.ty(y).qparams().ok_or("per-axis result")?;
+        let wq = self
+            .ty(ops[1])
+            .quant
+            .as_ref()
+            .ok_or("unquantized weights")?;
+        let Some(TensorData::I8(w)) = self.const_of(ops[1]) else {
+            return Err("the weights must be a constant".into());
+        };
+        let bias = self
+            .i32_bias(ops.get(2).copied(), channels)
+            .ok_or("the bias must be a constant i32")?;
+        let mults = multipliers(s_in, wq, s_out, channels).map_err(|_| "missing weight scales")?;
+        let (lo, hi) = activation_range_i8(act, s_out, zp_out);
+        let (ma, sa) = self.mult_arrays(&mults, pfx);
+        Ok(WeightedS8 {
+            zp_in,
+            zp_out,
+            w,
+            bias,
+            mults,
+            lo,
+            hi,
+            ma,
+            sa,
+        })
+    }
+
+    /// Collapses the iteration space `shape`, walked with each of the
+    /// stride vectors of `walks` ([`collapse`]), and stores the collapsed
+    /// shape (`{pfx}_shape`) and each collapsed stride vector
+    /// (`{pfx}_{suffix}`) as int32 arrays described as `{name}: {what}`.
+    /// `None` if more than 6 dimensions remain.
+    fn iteration_arrays<const N: usize>(
+        &mut self,
+        pfx: &str,
+        name: &str,
+        shape: &[usize],
+        shape_what: &str,
+        walks: [(&str, &str, Vec<usize>); N],
+    ) -> Option<(usize, [usize; N])> {
+        let full: Vec<Vec<usize>> = walks.iter().map(|(_, _, st)| st.clone()).collect();
+        let (shape, st) = collapse(shape, &full)?;
+        let sh = self.add_const(
+            format!("{pfx}_shape"),
+            ConstData::I32(to_i32s(&shape)),
+            format!("{name}: {shape_what}"),
+        );
+        // `collapse` returns one collapsed vector per stride vector.
+        let mut collapsed = st.into_iter();
+        let arrays = walks.map(|(suffix, what, _)| {
+            let st = collapsed.next().unwrap_or_default();
+            self.add_const(
+                format!("{pfx}_{suffix}"),
+                ConstData::I32(to_i32s(&st)),
+                format!("{name}: {what}"),
+            )
+        });
+        Some((sh, arrays))
+    }
+
+    /// The scale and zero point arrays of quantization parameters.
+    fn qparam_arrays(&mut self, q: &Quant, pfx: &str, name: &str) -> (usize, usize) {
+        let sc = self.add_const(
+            format!("{pfx}_scale"),
+            ConstData::F32(q.scale.clone()),
+            format!("{name}: scales"),
+        );
+        let zc = self.add_const(
+            format!("{pfx}_zp"),
+            ConstData::I32(q.zero_point.clone()),
+            format!("{name}: zero points"),
+        );
+        (sc, zc)
+    }
+
     /// Per-channel multiplier and shift arrays.
-    fn mult_arrays(&mut self, mults: &[quant::Multiplier], pfx: &str) -> (usize, usize) {
+    fn mult_arrays(&mut self, mults: &[Multiplier], pfx: &str) -> (usize, usize) {
         let m = mults.iter().map(|&(m, _)| m).collect();
         let s = mults.iter().map(|&(_, e)| e).collect();
         let a = self.add_const(
@@ -1652,6 +1612,41 @@ impl<'g> Cx<'g> {
     }
 }
 
+/// `tmlc_ir::prepare::conv_multipliers` or `fully_connected_multipliers`.
+type MultipliersFn = fn(f32, &Quant, f32, usize) -> Result<Vec<Multiplier>, PrepareError>;
+
+/// The int8 parameters of a layer with constant weights ([`Cx::weighted_s8`]).
+struct WeightedS8<'g> {
+    zp_in: i32,
+    zp_out: i32,
+    /// The weights, one row per output channel.
+    w: &'g [i8],
+    /// One entry per output channel (zeros without a bias operand).
+    bias: Vec<i32>,
+    mults: Vec<Multiplier>,
+    /// The fused activation's clamp range.
+    lo: i32,
+    hi: i32,
+    /// Constant arrays of the multipliers and of the shifts.
+    ma: usize,
+    sa: usize,
+}
+
+/// `bias[c] + off * sum(w[c])` for each output channel `c` (rows of `per`
+/// weights), in wrapping int32 arithmetic: the input offset `off = -zp_in`
+/// folded into the bias.
+fn fold_input_offset(w: &[i8], per: usize, bias: &[i32], off: i32) -> Vec<i32> {
+    bias.iter()
+        .enumerate()
+        .map(|(c, &b)| {
+            let sum = w[c * per..(c + 1) * per]
+                .iter()
+                .fold(0i32, |s, &v| s.wrapping_add(v as i32));
+            b.wrapping_add(off.wrapping_mul(sum))
+        })
+        .collect()
+}
+
 /// Packs `[n][k]` weights for `tmlc_mm_s8`: each group of 4 columns
 /// interleaves 4-byte chunks (`c0[0..4] c1[0..4] c2[0..4] c3[0..4] c0[4..8]
 /// ...`), then the 4 columns' `k % 4` tail bytes one column after the
@@ -1678,7 +1673,7 @@ fn pack_mm(w: &[i8], n: usize, k: usize) -> Vec<i8> {
 /// True when `tmlc_requant_fast` is exact for every channel: the true
 /// accumulator `sum w*(x - zp_in) + bias` is below 2^30 in magnitude for
 /// every input (|x - zp_in| <= 255) and every shift is in -30..=-1.
-fn fast_requant(w: &[i8], per: usize, bias: &[i32], mults: &[quant::Multiplier]) -> bool {
+fn fast_requant(w: &[i8], per: usize, bias: &[i32], mults: &[Multiplier]) -> bool {
     mults.iter().enumerate().all(|(c, &(m, e))| {
         let sw: i64 = w.get(c * per..(c + 1) * per).map_or(i64::MAX / 512, |r| {
             r.iter().map(|&v| (v as i64).abs()).sum()
@@ -1739,7 +1734,7 @@ mod tests {
         assert_eq!(st[0], [0, 0, 0, 0, 0, 1]);
         // Per-channel broadcast: [2,3,4] + [4].
         let (s, st) =
-            collapse(&out, &[strides(&out), bcast_strides(&out, &[4])]).unwrap_or_default();
+            collapse(&out, &[strides(&out), broadcast_strides(&out, &[4])]).unwrap_or_default();
         assert_eq!(s, [1, 1, 1, 1, 6, 4]);
         assert_eq!(st[0], [0, 0, 0, 0, 4, 1]);
         assert_eq!(st[1], [0, 0, 0, 0, 0, 1]);

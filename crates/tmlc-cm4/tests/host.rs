@@ -8,22 +8,6 @@ mod common;
 use common::*;
 use tmlc_ir::*;
 
-fn conv(
-    stride: [usize; 2],
-    dilation: [usize; 2],
-    pad: [usize; 4],
-    groups: usize,
-    act: Activation,
-) -> Op {
-    Op::Conv2d(Conv2dAttrs {
-        stride,
-        dilation,
-        pad,
-        groups,
-        act,
-    })
-}
-
 #[test]
 fn conv1x1_int8() {
     for (i, (h, w, cin, cout, s, per_ch)) in [
@@ -42,7 +26,7 @@ fn conv1x1_int8() {
         // Case 3 has a multiplier above 1: the exact (slow) requantisation.
         let out_scale = if i == 3 { 0.0001 } else { 0.04 };
         let y = b.op(
-            conv([s, s], [1, 1], [0; 4], 1, Activation::Relu6),
+            conv2d([s, s], [1, 1], [0; 4], 1, Activation::Relu6),
             &[x, wt, bias],
             qt(out_scale, -20),
         );
@@ -69,7 +53,7 @@ fn conv_general_int8() {
         if i != 1 {
             ops.push(b.bias(cout));
         }
-        let y = b.op(conv(s, d, p, gr, Activation::None), &ops, qt(0.03, 7));
+        let y = b.op(conv2d(s, d, p, gr, Activation::None), &ops, qt(0.03, 7));
         let g = b.out(&[y]);
         check_host(&g, 2, i == 0);
     }
@@ -92,7 +76,7 @@ fn depthwise_int8() {
         let wt = b.qw(&[c * dm, k, k, 1], true);
         let bias = b.bias(c * dm);
         let y = b.op(
-            conv([s, s], [1, 1], p, c, Activation::Relu),
+            conv2d([s, s], [1, 1], p, c, Activation::Relu),
             &[x, wt, bias],
             qt(0.06, -10),
         );
@@ -332,13 +316,13 @@ fn float_ops() {
     let w = b.fc(&[6, 3, 3, 2]);
     let bias = b.fc(&[6]);
     let c = b.op(
-        conv([1, 2], [1, 1], [1, 1, 1, 0], 2, Activation::Relu6),
+        conv2d([1, 2], [1, 1], [1, 1, 1, 0], 2, Activation::Relu6),
         &[x, w, bias],
         ft(),
     );
     let wd = b.fc(&[4, 3, 3, 1]);
     let d = b.op(
-        conv([1, 1], [2, 1], [2, 1, 2, 1], 4, Activation::None),
+        conv2d([1, 1], [2, 1], [2, 1, 2, 1], 4, Activation::None),
         &[x, wd],
         ft(),
     );

@@ -9,16 +9,6 @@ mod common;
 use common::*;
 use tmlc_ir::*;
 
-fn conv(stride: [usize; 2], pad: [usize; 4], groups: usize, act: Activation) -> Op {
-    Op::Conv2d(Conv2dAttrs {
-        stride,
-        dilation: [1, 1],
-        pad,
-        groups,
-        act,
-    })
-}
-
 /// Runs `g` on the M4 with counting; checks the output; returns insns.
 fn count(g: &Graph) -> u64 {
     let a = tmlc_cm4::emit_c(g, &opts("m")).unwrap();

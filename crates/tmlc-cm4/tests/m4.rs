@@ -8,16 +8,6 @@ mod common;
 use common::*;
 use tmlc_ir::*;
 
-fn conv(stride: [usize; 2], pad: [usize; 4], groups: usize, act: Activation) -> Op {
-    Op::Conv2d(Conv2dAttrs {
-        stride,
-        dilation: [1, 1],
-        pad,
-        groups,
-        act,
-    })
-}
-
 /// Runs `g` on the M4 and on the host for `seeds` inputs; both must equal
 /// the interpreter.
 fn check_m4(g: &Graph, seeds: u64) {

@@ -10,7 +10,10 @@ use std::path::PathBuf;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: usize) -> usize {
@@ -19,8 +22,39 @@ impl Lcg {
 }
 
 const TOKENS: &[&str] = &[
-    "%", "@", "(", ")", "[", "]", "{", "}", ",", ":", "=", "->", "#", "\n", " ", "q(", "axis=", "hex\"", "\"",
-    "const", "i8", "f32", "bool", "-", "1e-5", "inf", "NaN", "999999999999", "-1", "0", "conv2d", "%x", "%y",
+    "%",
+    "@",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "=",
+    "->",
+    "#",
+    "\n",
+    " ",
+    "q(",
+    "axis=",
+    "hex\"",
+    "\"",
+    "const",
+    "i8",
+    "f32",
+    "bool",
+    "-",
+    "1e-5",
+    "inf",
+    "NaN",
+    "999999999999",
+    "-1",
+    "0",
+    "conv2d",
+    "%x",
+    "%y",
 ];
 
 fn mutate(src: &str, rng: &mut Lcg) -> String {
@@ -64,7 +98,10 @@ fn mutated_filetests_never_panic() {
             Ok(g) => g,
             Err(e) => {
                 let m = e.to_string();
-                assert!(!m.contains('\n') && e.loc.line >= 1 && e.loc.col >= 1, "{m}\n--- input:\n{text}");
+                assert!(
+                    !m.contains('\n') && e.loc.line >= 1 && e.loc.col >= 1,
+                    "{m}\n--- input:\n{text}"
+                );
                 continue;
             }
         };
@@ -75,10 +112,14 @@ fn mutated_filetests_never_panic() {
         }
         valid += 1;
         let printed = tmlc_ir::print(&g);
-        let again = tmlc_ir::parse(&printed).unwrap_or_else(|e| panic!("{e}\n--- printed:\n{printed}\n--- from:\n{text}"));
+        let again = tmlc_ir::parse(&printed)
+            .unwrap_or_else(|e| panic!("{e}\n--- printed:\n{printed}\n--- from:\n{text}"));
         assert_eq!(tmlc_ir::print(&again), printed);
     }
     // The mutations must leave some inputs valid, or the round-trip half of
     // this test checks nothing.
-    assert!(parsed > 500 && valid > 300, "parsed {parsed}, valid {valid}");
+    assert!(
+        parsed > 500 && valid > 300,
+        "parsed {parsed}, valid {valid}"
+    );
 }

@@ -223,16 +223,6 @@ pub fn sat_shl16(x: i16, n: u32) -> i16 {
     v.clamp(i16::MIN as i64, i16::MAX as i64) as i16
 }
 
-/// TFLite `DownScaleInt32ToInt16Multiplier`: rounds a non-negative Q31
-/// multiplier to Q15 (`32767` when rounding would overflow).
-pub fn downscale_multiplier_to_i16(m: i32) -> i16 {
-    const ROUNDING_OFFSET: i32 = 1 << 15;
-    if m >= i32::MAX - ROUNDING_OFFSET {
-        return i16::MAX;
-    }
-    ((m + ROUNDING_OFFSET) >> 16) as i16
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,11 +325,5 @@ mod tests {
         assert_eq!(sat_shl16(20000, 1), i16::MAX);
         assert_eq!(sat_shl16(-20000, 1), i16::MIN);
         assert_eq!(sat_shl16(-3, 2), -12);
-        assert_eq!(downscale_multiplier_to_i16(1 << 30), 1 << 14);
-        assert_eq!(downscale_multiplier_to_i16(i32::MAX - 10), i16::MAX);
-        assert_eq!(
-            downscale_multiplier_to_i16((1 << 30) + (1 << 15)),
-            (1 << 14) + 1
-        );
     }
 }

@@ -5,12 +5,14 @@
 //! `min(max(y, lo), hi)`, so NaN propagates.
 
 use crate::util::{
-    bias_view, broadcast_map, broadcast_strides, clamp_f32, dim, operand, reduction, view,
-    StridedWalk,
+    bias_view, broadcast_map, clamp_f32, dim, operand, reduction, view, StridedWalk,
 };
 use crate::window::{ConvGeom, PoolGeom};
 use crate::InterpError;
-use tmlc_ir::{Activation, Conv2dAttrs, MeanAttrs, Pool2dAttrs, Tensor, TensorData, TensorType};
+use tmlc_ir::{
+    broadcast_strides, Activation, Conv2dAttrs, MeanAttrs, Pool2dAttrs, Tensor, TensorData,
+    TensorType,
+};
 
 fn act_clamp(act: Activation) -> impl Fn(f32) -> f32 {
     let (lo, hi) = act.range();

@@ -10,15 +10,15 @@
 //!   intermediate after its last use;
 //! - [`eval_op`] evaluates one op on concrete operands (used by constant
 //!   folding);
-//! - [`prepare`] derives every int8 kernel's multipliers, shifts and ranges
-//!   exactly as TFLite Micro's `Prepare` does, and [`fixedpoint`] holds the
-//!   gemmlowp fixed-point functions; the backend must use both so that it
-//!   emits the same constants and computes the same values.
+//! - the int8 kernels take every multiplier, shift and range from
+//!   [`tmlc_ir::prepare`] (TFLite Micro's `Prepare`), and [`fixedpoint`]
+//!   holds the gemmlowp fixed-point functions; the backend uses both so
+//!   that it emits the same constants and computes the same values.
 //!
 //! Modules: `float` (f32 kernels), `quantized` (int8 kernels, quantize,
 //! dequantize), `movement` (dtype-generic reshape, transpose, concat, pad),
 //! `window` (convolution and pooling loops), `util` (views, index walkers),
-//! [`prepare`], [`fixedpoint`].
+//! [`fixedpoint`].
 //!
 //! The interpreter assumes a verified graph but never panics: every
 //! operand is checked against the op's typing rules before a kernel runs,
@@ -30,12 +30,12 @@
 pub mod fixedpoint;
 mod float;
 mod movement;
-pub mod prepare;
 mod quantized;
 mod util;
 mod window;
 
 use float::Binary;
+use tmlc_ir::prepare::PrepareError;
 use tmlc_ir::verify::{check_op, check_type};
 use tmlc_ir::{DType, Graph, Op, Tensor, TensorData, TensorType, ValueDef};
 
@@ -118,6 +118,16 @@ pub enum InterpError {
         /// The underlying error.
         error: Box<InterpError>,
     },
+}
+
+impl From<PrepareError> for InterpError {
+    /// A failed Prepare-time precondition is [`InterpError::Unsupported`].
+    fn from(e: PrepareError) -> InterpError {
+        InterpError::Unsupported {
+            op: e.op,
+            reason: e.reason,
+        }
+    }
 }
 
 impl InterpError {

@@ -3,10 +3,12 @@
 //! (`spec/ir.md` §5.16–5.19). Only `pad` interprets its attribute: the
 //! padding element is `value` quantized with the result's parameters.
 
-use crate::util::{internal, operand, row_strides, with_elem, Elem, StridedWalk};
+use crate::util::{internal, operand, with_elem, Elem, StridedWalk};
 use crate::InterpError;
 use tmlc_ir::arith::quantize_f32;
-use tmlc_ir::{ConcatAttrs, DType, PadAttrs, Tensor, TensorData, TensorType, TransposeAttrs};
+use tmlc_ir::{
+    strides, ConcatAttrs, DType, PadAttrs, Tensor, TensorData, TensorType, TransposeAttrs,
+};
 
 /// `reshape`: the row-major element sequence, unchanged.
 pub(crate) fn reshape(x: &Tensor) -> TensorData {
@@ -28,7 +30,7 @@ pub(crate) fn transpose(
     x: &Tensor,
     out: &TensorType,
 ) -> Result<TensorData, InterpError> {
-    let in_strides = row_strides(&x.ty.shape);
+    let in_strides = strides(&x.ty.shape);
     let strides: Vec<usize> = a
         .perm
         .iter()
@@ -100,7 +102,7 @@ fn pad_element(value: f32, out: &TensorType) -> Result<TensorData, InterpError> 
 pub(crate) fn pad(a: &PadAttrs, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
     let fill = pad_element(a.value, out)?;
     let in_shape = &x.ty.shape;
-    let in_strides = row_strides(in_shape);
+    let in_strides = strides(in_shape);
     let rank = out.shape.len();
     let total: usize = out.shape.iter().product();
     // For each output element, the input offset, or None in the padding.

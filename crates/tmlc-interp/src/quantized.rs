@@ -1,7 +1,7 @@
 //! int8 kernels, bit-exact with TFLite Micro's reference kernels
 //! (`spec/ir.md` §5 "Int8", `../shared/notes/int8-semantics.md`).
 //!
-//! Multipliers come from [`crate::prepare`]; requantisation uses the shared
+//! Multipliers come from [`tmlc_ir::prepare`]; requantisation uses the shared
 //! [`tmlc_ir::arith`] helpers (double-rounding `MBQM`). Accumulators are
 //! int32 and wrap (the C code never saturates them; overflow cannot happen
 //! on realistic shapes). Every result is clamped last, as
@@ -21,7 +21,6 @@
 
 use crate::fixedpoint;
 use crate::float::{Binary, MatMulShape};
-use crate::prepare::{self, Multiplier};
 use crate::util::{
     bias_view, broadcast_map, channel_of, clamp_i32, dim, int_range, operand, per_tensor,
     reduction, sat_i8, view,
@@ -29,6 +28,7 @@ use crate::util::{
 use crate::window::{ConvGeom, PoolGeom};
 use crate::InterpError;
 use tmlc_ir::arith::{activation_range_i8, mbqm, quantize_f32, rdbpot, srdhm};
+use tmlc_ir::prepare::{self, Multiplier};
 use tmlc_ir::{
     Activation, Conv2dAttrs, DType, MeanAttrs, Pool2dAttrs, Quant, Tensor, TensorData, TensorType,
 };

@@ -9,7 +9,7 @@
 //! return [`InterpError`] instead of panicking on anything unexpected.
 
 use crate::InterpError;
-use tmlc_ir::{DType, Tensor, TensorData, TensorType};
+use tmlc_ir::{broadcast_strides, strides, DType, Tensor, TensorData, TensorType};
 
 /// An element type of [`TensorData`], for dtype-generic kernels.
 pub(crate) trait Elem: Copy + 'static {
@@ -134,38 +134,6 @@ pub(crate) fn dim(shape: &[usize], i: usize, op: &'static str) -> Result<usize, 
     })
 }
 
-/// Row-major strides, saturating instead of overflowing (a saturated stride
-/// only occurs next to a zero-sized dimension, where it is never used).
-pub(crate) fn row_strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; shape.len()];
-    let mut acc = 1usize;
-    for (st, &d) in s.iter_mut().zip(shape).rev() {
-        *st = acc;
-        acc = acc.saturating_mul(d);
-    }
-    s
-}
-
-/// Element strides of an input of shape `inp` broadcast (numpy rules,
-/// right-aligned) to `out`: 0 for broadcast and missing dimensions.
-pub(crate) fn broadcast_strides(out: &[usize], inp: &[usize]) -> Vec<usize> {
-    let st = row_strides(inp);
-    let lead = out.len().saturating_sub(inp.len());
-    out.iter()
-        .enumerate()
-        .map(|(i, &od)| {
-            if i < lead {
-                return 0;
-            }
-            let j = i - lead;
-            match (inp.get(j), st.get(j)) {
-                (Some(&d), Some(&s)) if d == od && d != 1 => s,
-                _ => 0,
-            }
-        })
-        .collect()
-}
-
 /// Walks the elements of `shape` in row-major order, yielding for each the
 /// offset `sum(idx[d] * strides[d])` into some other buffer.
 pub(crate) struct StridedWalk {
@@ -255,7 +223,7 @@ pub(crate) fn reduction(in_shape: &[usize], axes: &[usize]) -> (usize, usize, St
         .enumerate()
         .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
         .collect();
-    let out_strides = row_strides(&kept);
+    let out_strides = strides(&kept);
     let strides = in_shape
         .iter()
         .enumerate()
@@ -325,7 +293,7 @@ pub(crate) fn int_range(dtype: DType, op: &'static str) -> Result<(i64, i64), In
 /// The per-element channel index for per-axis quantization along `axis` of
 /// `shape`: element `i` belongs to channel `(i / stride[axis]) % shape[axis]`.
 pub(crate) fn channel_of(shape: &[usize], axis: usize) -> impl Fn(usize) -> usize {
-    let st = row_strides(shape).get(axis).copied().unwrap_or(1).max(1);
+    let st = strides(shape).get(axis).copied().unwrap_or(1).max(1);
     let n = shape.get(axis).copied().unwrap_or(1).max(1);
     move |i| (i / st) % n
 }

@@ -39,6 +39,16 @@ pub fn quantize_multiplier(d: f64) -> (i32, i32) {
     (m as i32, e)
 }
 
+/// TFLite `DownScaleInt32ToInt16Multiplier`: rounds a non-negative Q31
+/// multiplier to Q15 (`32767` when rounding would overflow).
+pub fn downscale_multiplier_to_i16(m: i32) -> i16 {
+    const ROUNDING_OFFSET: i32 = 1 << 15;
+    if m >= i32::MAX - ROUNDING_OFFSET {
+        return i16::MAX;
+    }
+    ((m + ROUNDING_OFFSET) >> 16) as i16
+}
+
 /// `SaturatingRoundingDoublingHighMul`: `floor((a*b + 2^30) / 2^31)`,
 /// saturating only for `a == b == i32::MIN`.
 pub fn srdhm(a: i32, b: i32) -> i32 {
@@ -129,6 +139,16 @@ mod tests {
         // Rounding up to 2^31 renormalises.
         let just_below_one = 1.0 - 1e-12;
         assert_eq!(quantize_multiplier(just_below_one), (1 << 30, 1));
+    }
+
+    #[test]
+    fn downscale_to_q15() {
+        assert_eq!(downscale_multiplier_to_i16(1 << 30), 1 << 14);
+        assert_eq!(downscale_multiplier_to_i16(i32::MAX - 10), i16::MAX);
+        assert_eq!(
+            downscale_multiplier_to_i16((1 << 30) + (1 << 15)),
+            (1 << 14) + 1
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! - **Quantization**: `real = scale * (q - zero_point)`, per tensor or per
 //!   axis. The integer semantics of every quantized op are TFLite Micro's
 //!   reference kernels (double-rounding fixed-point requantisation); the
-//!   shared helpers are in [`arith`].
+//!   shared helpers are in [`arith`], and [`prepare`] derives every int8
+//!   kernel's multipliers, shifts and ranges from the scales, for the
+//!   interpreter and the backends alike.
 //! - **Evaluation order** is any topological order; the graph is acyclic and
 //!   ops are pure.
 //!
@@ -30,6 +32,7 @@ mod data;
 mod dtype;
 mod graph;
 mod op;
+pub mod prepare;
 pub mod text;
 mod types;
 pub mod verify;
@@ -39,5 +42,5 @@ pub use dtype::DType;
 pub use graph::{is_valid_name, sanitize_name, Graph, Loc, Node, NodeId, Value, ValueDef, ValueId};
 pub use op::*;
 pub use text::{parse, print, ParseError};
-pub use types::{numel, strides, Quant, TensorType};
+pub use types::{broadcast_strides, numel, strides, Quant, TensorType};
 pub use verify::{verify, VerifyError, VerifyErrors};

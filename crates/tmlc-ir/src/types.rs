@@ -125,13 +125,38 @@ pub fn numel(shape: &[usize]) -> usize {
     shape.iter().fold(1usize, |a, &d| a.saturating_mul(d))
 }
 
-/// Row-major strides of a shape.
+/// Row-major strides (in elements) of a shape, saturating instead of
+/// overflowing (a saturated stride only occurs next to a zero-sized
+/// dimension, where it is never used).
 pub fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
+    let mut acc = 1usize;
+    for (st, &d) in s.iter_mut().zip(shape).rev() {
+        *st = acc;
+        acc = acc.saturating_mul(d);
     }
     s
+}
+
+/// Element strides of a tensor of shape `inp` broadcast (numpy rules,
+/// right-aligned) to `out`: its [`strides`], and 0 for broadcast and
+/// missing dimensions.
+pub fn broadcast_strides(out: &[usize], inp: &[usize]) -> Vec<usize> {
+    let st = strides(inp);
+    let lead = out.len().saturating_sub(inp.len());
+    out.iter()
+        .enumerate()
+        .map(|(i, &od)| {
+            if i < lead {
+                return 0;
+            }
+            let j = i - lead;
+            match (inp.get(j), st.get(j)) {
+                (Some(&d), Some(&s)) if d == od && d != 1 => s,
+                _ => 0,
+            }
+        })
+        .collect()
 }
 
 impl fmt::Display for Quant {

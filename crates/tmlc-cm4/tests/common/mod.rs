@@ -1,49 +1,41 @@
-//! Shared test plumbing: deterministic inputs, compiling and running the
-//! generated C on the host (with harness/host_main.c) and on the Cortex-M4
-//! under QEMU (harness/run-model.sh), and comparing with the interpreter.
+//! Shared test plumbing: deterministic inputs, op constructors, compiling
+//! and running the generated C on the host (with harness/host_main.c) and on
+//! the Cortex-M4 under QEMU (harness/run-model.sh), and comparing with the
+//! interpreter.
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tmlc_cm4::{emit_c, Artifacts, Options};
-use tmlc_ir::{DType, Graph, Tensor, TensorData};
+use tmlc_ir::{Activation, Conv2dAttrs, DType, Graph, Op, Tensor, TensorData};
+
+/// Deterministic inputs: f32 in [-3, 3], integers over their whole range.
+pub use tmlc_filetests::sample_inputs;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Deterministic inputs: f32 in [-3, 3], integers over their whole range.
-pub fn sample_inputs(g: &Graph, seed: u64) -> Vec<Tensor> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = move || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 33) as u32
-    };
-    g.inputs()
-        .iter()
-        .map(|&v| {
-            let ty = g.value(v).ty.clone();
-            let n = ty.numel();
-            let data = match ty.dtype {
-                DType::F32 => TensorData::F32(
-                    (0..n)
-                        .map(|_| (next() % 6001) as f32 / 1000.0 - 3.0)
-                        .collect(),
-                ),
-                DType::Bool => TensorData::Bool((0..n).map(|_| next() % 2 == 1).collect()),
-                d => {
-                    let (lo, hi) = d.int_range().unwrap_or((-1000, 1000));
-                    let span = (hi - lo + 1) as u64;
-                    TensorData::from_i64(d, (0..n).map(|_| lo + (next() as u64 % span) as i64))
-                }
-            };
-            Tensor { ty, data }
-        })
-        .collect()
+/// A conv2d op.
+pub fn conv2d(
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    pad: [usize; 4],
+    groups: usize,
+    act: Activation,
+) -> Op {
+    Op::Conv2d(Conv2dAttrs {
+        stride,
+        dilation,
+        pad,
+        groups,
+        act,
+    })
+}
+
+/// A conv2d op without dilation.
+pub fn conv(stride: [usize; 2], pad: [usize; 4], groups: usize, act: Activation) -> Op {
+    conv2d(stride, [1, 1], pad, groups, act)
 }
 
 pub fn opts(name: &str) -> Options {

@@ -1,27 +1,38 @@
 //! Prepare-time parameters of the int8 kernels: multipliers, shifts, radii
 //! and clamp ranges, derived from the float32 scales with exactly the
 //! float/double arithmetic of TFLite Micro's `Prepare` functions
-//! (`../shared/notes/int8-semantics.md`). Where a step uses float32
-//! instead of double, the function says so: it changes multiplier bits.
+//! (`spec/ir.md` §4-5, `../shared/notes/int8-semantics.md`). Where a step
+//! uses float32 instead of double, the function says so: it changes
+//! multiplier bits.
 //!
-//! The backend must embed the same constants, so everything here is `pub`.
-//! A [`Multiplier`] `(M, e)` means `M * 2^(e - 31)` and is applied with
-//! [`tmlc_ir::arith::mbqm`].
+//! The reference interpreter and the backend both take their constants
+//! from here, so they agree bit for bit. A [`Multiplier`] `(M, e)` means
+//! `M * 2^(e - 31)` and is applied with [`crate::arith::mbqm`].
 
-use crate::InterpError;
-use tmlc_ir::arith::{frexp, quantize_multiplier};
-use tmlc_ir::Quant;
+use crate::arith::{downscale_multiplier_to_i16, frexp, quantize_multiplier};
+use crate::Quant;
 
 /// A quantized multiplier `(M, e)`: real value `M * 2^(e - 31)`.
 pub type Multiplier = (i32, i32);
 
-fn unsupported(op: &'static str, reason: String) -> InterpError {
-    InterpError::Unsupported { op, reason }
+/// A Prepare-time precondition on the quantization parameters does not
+/// hold (TFLite Micro rejects the op).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{op}`: {reason}")]
+pub struct PrepareError {
+    /// Op name.
+    pub op: &'static str,
+    /// Which precondition fails.
+    pub reason: String,
+}
+
+fn unsupported(op: &'static str, reason: String) -> PrepareError {
+    PrepareError { op, reason }
 }
 
 /// `QuantizeMultiplierSmallerThanOneExp`: requires `0 < d < 1` and a
 /// resulting shift `<= 0` (TFLM aborts otherwise; here it is an error).
-pub fn qm_smaller_than_one(op: &'static str, d: f64) -> Result<Multiplier, InterpError> {
+pub fn qm_smaller_than_one(op: &'static str, d: f64) -> Result<Multiplier, PrepareError> {
     if !(d > 0.0 && d < 1.0) {
         return Err(unsupported(
             op,
@@ -40,7 +51,7 @@ pub fn qm_smaller_than_one(op: &'static str, d: f64) -> Result<Multiplier, Inter
 
 /// `QuantizeMultiplierGreaterThanOne`: requires `d > 1` (hence a shift
 /// `>= 0`).
-pub fn qm_greater_than_one(op: &'static str, d: f64) -> Result<Multiplier, InterpError> {
+pub fn qm_greater_than_one(op: &'static str, d: f64) -> Result<Multiplier, PrepareError> {
     if d.is_nan() || d <= 1.0 {
         return Err(unsupported(
             op,
@@ -58,7 +69,7 @@ pub fn qm_greater_than_one(op: &'static str, d: f64) -> Result<Multiplier, Inter
 }
 
 /// The weight scale of output channel `c` (a per-tensor scale broadcast).
-fn weight_scale(op: &'static str, w: &Quant, c: usize) -> Result<f32, InterpError> {
+fn weight_scale(op: &'static str, w: &Quant, c: usize) -> Result<f32, PrepareError> {
     let s = if w.axis.is_none() {
         w.scale.first()
     } else {
@@ -76,10 +87,22 @@ pub fn conv_multipliers(
     w: &Quant,
     s_out: f32,
     channels: usize,
-) -> Result<Vec<Multiplier>, InterpError> {
+) -> Result<Vec<Multiplier>, PrepareError> {
+    per_channel_multipliers("conv2d", s_in, w, s_out, channels)
+}
+
+/// `QM(double(s_in) * double(s_w[c]) / double(s_out))` for each output
+/// channel `c`.
+fn per_channel_multipliers(
+    op: &'static str,
+    s_in: f32,
+    w: &Quant,
+    s_out: f32,
+    channels: usize,
+) -> Result<Vec<Multiplier>, PrepareError> {
     (0..channels)
         .map(|c| {
-            let sw = weight_scale("conv2d", w, c)?;
+            let sw = weight_scale(op, w, c)?;
             Ok(quantize_multiplier(s_in as f64 * sw as f64 / s_out as f64))
         })
         .collect()
@@ -94,18 +117,13 @@ pub fn fully_connected_multipliers(
     w: &Quant,
     s_out: f32,
     channels: usize,
-) -> Result<Vec<Multiplier>, InterpError> {
+) -> Result<Vec<Multiplier>, PrepareError> {
     if w.axis.is_none() {
         let sw = weight_scale("fully_connected", w, 0)?;
         let m = quantize_multiplier((s_in * sw) as f64 / s_out as f64);
         return Ok(vec![m; channels]);
     }
-    (0..channels)
-        .map(|c| {
-            let sw = weight_scale("fully_connected", w, c)?;
-            Ok(quantize_multiplier(s_in as f64 * sw as f64 / s_out as f64))
-        })
-        .collect()
+    per_channel_multipliers("fully_connected", s_in, w, s_out, channels)
 }
 
 /// Parameters of int8 ADD and SUB: inputs are shifted left by
@@ -125,7 +143,7 @@ pub struct AddSubParams {
 
 /// ADD prepare, in double: `tw = 2 * double(max(s1, s2))`,
 /// `QM<1(s1/tw)`, `QM<1(s2/tw)`, `QM<1(tw / (2^20 * double(s_out)))`.
-pub fn add_params(s1: f32, s2: f32, s_out: f32) -> Result<AddSubParams, InterpError> {
+pub fn add_params(s1: f32, s2: f32, s_out: f32) -> Result<AddSubParams, PrepareError> {
     const LEFT_SHIFT: i32 = 20;
     let tw = 2.0 * s1.max(s2) as f64;
     Ok(AddSubParams {
@@ -139,7 +157,7 @@ pub fn add_params(s1: f32, s2: f32, s_out: f32) -> Result<AddSubParams, InterpEr
 /// SUB prepare, in **float32** (TFLM `sub_common.cc`): `tw = 2 * max(s1,
 /// s2)`, `double(s1 / tw)`, `double(s2 / tw)`, `double(tw / (2^20 * s_out))`,
 /// each then `QM<1`.
-pub fn sub_params(s1: f32, s2: f32, s_out: f32) -> Result<AddSubParams, InterpError> {
+pub fn sub_params(s1: f32, s2: f32, s_out: f32) -> Result<AddSubParams, PrepareError> {
     const LEFT_SHIFT: i32 = 20;
     let tw = 2.0f32 * s1.max(s2);
     Ok(AddSubParams {
@@ -193,7 +211,7 @@ pub struct SoftmaxParams {
 /// SOFTMAX prepare (`PreprocessSoftmaxScaling`, 5 integer bits):
 /// `real = min(double(beta) * double(s_in) * 2^26, 2^31 - 1)`,
 /// `(M, e) = QM>1(real)`, `diff_min = -floor(31 * 2^26 / 2^e)`.
-pub fn softmax_params(beta: f32, s_in: f32) -> Result<SoftmaxParams, InterpError> {
+pub fn softmax_params(beta: f32, s_in: f32) -> Result<SoftmaxParams, PrepareError> {
     let real = (beta as f64 * s_in as f64 * (1u64 << 26) as f64).min(((1u64 << 31) - 1) as f64);
     let (m, e) = qm_greater_than_one("softmax", real)?;
     let radius = (31.0 * (1u64 << 26) as f64 / 2f64.powi(e)).floor();
@@ -217,7 +235,7 @@ pub struct SigmoidTanhParams {
 
 /// LOGISTIC / TANH prepare: `(q, e) = frexp(double(s_in) * 2^27)`,
 /// `M = round(q * 2^31)` (no `2^31` fix-up), `R = floor(15 * 2^27 / 2^e)`.
-pub fn sigmoid_tanh_params(op: &'static str, s_in: f32) -> Result<SigmoidTanhParams, InterpError> {
+pub fn sigmoid_tanh_params(op: &'static str, s_in: f32) -> Result<SigmoidTanhParams, PrepareError> {
     let real = s_in as f64 * (1u64 << 27) as f64;
     let (q, e) = frexp(real);
     let m = (q * (1u64 << 31) as f64).round();
@@ -271,10 +289,9 @@ pub struct HardSwishParams {
 /// HARD_SWISH prepare, in **float32**: `hires = s_in / 128`,
 /// `output = hires / s_out`, `reluish = hires / (3 / 32768)`; each is
 /// `QM(double(...))` and downscaled to Q15
-/// ([`crate::fixedpoint::downscale_multiplier_to_i16`]). An output
-/// exponent `> 0` is rejected, as TFLM does.
-pub fn hard_swish_params(s_in: f32, s_out: f32) -> Result<HardSwishParams, InterpError> {
-    use crate::fixedpoint::downscale_multiplier_to_i16;
+/// ([`downscale_multiplier_to_i16`]). An output exponent `> 0` is
+/// rejected, as TFLM does.
+pub fn hard_swish_params(s_in: f32, s_out: f32) -> Result<HardSwishParams, PrepareError> {
     let hires_input_scale = (1.0f32 / 128.0) * s_in;
     let reluish_scale = 3.0f32 / 32768.0;
     let (om, oe) = quantize_multiplier((hires_input_scale / s_out) as f64);
