@@ -3,13 +3,14 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// tmlc compiles a trained neural network (TFLite or ONNX) into plain C for
-/// Arm Cortex-M microcontrollers: no interpreter, no heap, one static arena.
+/// tmlc compiles a trained neural network (TFLite today; ONNX is next) into
+/// plain C for Arm Cortex-M microcontrollers: no interpreter, no heap, one
+/// static arena, int8 kernels bit-exact with TensorFlow Lite Micro.
 ///
 /// The main job is `tmlc MODEL -o model.c`, which writes model.c and
-/// model.h. The subcommands work on tmlc's textual IR (.tir, see
-/// spec/ir.md): `tmlc opt` runs passes like mlir-opt, `tmlc run` executes a
-/// graph with the reference interpreter.
+/// model.h. The subcommands take a model or tmlc's textual IR (.tir, see
+/// spec/ir.md): `tmlc opt` runs passes like mlir-opt and prints the IR,
+/// `tmlc run` executes the graph with the reference interpreter.
 #[derive(Parser, Debug)]
 #[command(
     name = "tmlc",

@@ -271,3 +271,14 @@ fn main_job_errors_name_the_problem() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not a C identifier"), "{}", stderr(&o));
 }
+
+#[test]
+fn usage_errors_exit_1() {
+    let o = tmlc(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("MODEL"), "{}", stderr(&o));
+    let o = tmlc(&["opt", "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = tmlc(&["--version"]);
+    assert!(o.status.success());
+}
