@@ -448,27 +448,27 @@ impl<'g> Cx<'g> {
                     }
                 } else if q8 {
                     let wp = self
-                        .weighted_s8(ops, y, o, a.act, prepare::conv_multipliers, &pfx)
+                        .weighted_s8(ops, y, o, a.act, prepare::conv_multipliers)
                         .map_err(|r| unsupported(dt, r))?;
                     let off = wp.zp_in.wrapping_neg();
                     let depthwise = a.groups == c && cg == 1 && a.groups > 1;
                     let one_by_one = kh == 1 && kw == 1 && a.groups == 1 && a.pad == [0; 4];
-                    let fast =
-                        Arg::Int(fast_requant(wp.w, kh * kw * cg, &wp.bias, &wp.mults) as i64);
+                    let rq = self.requant_arg(&wp, kh * kw * cg, &pfx, name);
+                    let [ma, sa] = self.mult_args(&wp, &rq, &pfx);
                     if depthwise {
                         let dm = o / c;
                         let taps = kh * kw;
                         let mut wt = vec![0i8; taps * o];
                         for oc in 0..o {
                             for t in 0..taps {
-                                wt[t * o + oc] = wp.w[oc * taps + t];
+                                wt[dw_widx(t, oc, taps, o)] = wp.w[oc * taps + t];
                             }
                         }
                         let bias_in = fold_input_offset(wp.w, taps, &wp.bias, off);
                         let wc = self.add_const(
                             format!("{pfx}_w"),
                             ConstData::I8(wt),
-                            format!("{name}: depthwise weights [kh*kw][c_out]"),
+                            format!("{name}: depthwise weights, [c_out/4][kh*kw][4] then [kh*kw][c_out%4]"),
                         );
                         let bi = self.add_const(
                             format!("{pfx}_bias_in"),
@@ -485,7 +485,7 @@ impl<'g> Cx<'g> {
                             for kx in 0..kw {
                                 let xo = (ky * a.dilation[0] * w + kx * a.dilation[1]) * c;
                                 tap_offs.push(xo.min(i32::MAX as usize) as i32);
-                                tap_offs.push(((ky * kw + kx) * o) as i32);
+                                tap_offs.push(((ky * kw + kx) * 4) as i32);
                             }
                         }
                         let tc = self.add_const(
@@ -519,9 +519,9 @@ impl<'g> Cx<'g> {
                                     Arg::Const(tc, CType::I32),
                                     Arg::Const(bi, CType::I32),
                                     Arg::Const(br, CType::I32),
-                                    Arg::Const(wp.ma, CType::I32),
-                                    Arg::Const(wp.sa, CType::I32),
-                                    fast.clone(),
+                                    ma.clone(),
+                                    sa.clone(),
+                                    rq.clone(),
                                     Arg::Out(CType::I8),
                                     Arg::Int(off as i64),
                                     Arg::Int(wp.zp_out as i64),
@@ -576,9 +576,9 @@ impl<'g> Cx<'g> {
                                         int(wo),
                                         Arg::Const(wc, CType::I8),
                                         Arg::Const(bc, CType::I32),
-                                        Arg::Const(wp.ma, CType::I32),
-                                        Arg::Const(wp.sa, CType::I32),
-                                        fast.clone(),
+                                        ma.clone(),
+                                        sa.clone(),
+                                        rq.clone(),
                                         Arg::Out(CType::I8),
                                         int(o),
                                         Arg::Int(wp.zp_out as i64),
@@ -598,9 +598,9 @@ impl<'g> Cx<'g> {
                                     int(kpad),
                                     Arg::Const(wc, CType::I8),
                                     Arg::Const(bc, CType::I32),
-                                    Arg::Const(wp.ma, CType::I32),
-                                    Arg::Const(wp.sa, CType::I32),
-                                    fast.clone(),
+                                    ma.clone(),
+                                    sa.clone(),
+                                    rq.clone(),
                                     Arg::Out(CType::I8),
                                     Arg::Int(wp.zp_in as i64),
                                     Arg::Int(wp.zp_out as i64),
@@ -648,17 +648,11 @@ impl<'g> Cx<'g> {
                     }
                 } else if q8 {
                     let wp = self
-                        .weighted_s8(
-                            ops,
-                            y,
-                            nout,
-                            a.act,
-                            prepare::fully_connected_multipliers,
-                            &pfx,
-                        )
+                        .weighted_s8(ops, y, nout, a.act, prepare::fully_connected_multipliers)
                         .map_err(|r| unsupported(dt, r))?;
                     let be = fold_input_offset(wp.w, k, &wp.bias, wp.zp_in.wrapping_neg());
-                    let fast = fast_requant(wp.w, k, &wp.bias, &wp.mults);
+                    let rq = self.requant_arg(&wp, k, &pfx, name);
+                    let [ma, sa] = self.mult_args(&wp, &rq, &pfx);
                     let wc = self.add_const(
                         format!("{pfx}_w"),
                         ConstData::I8(pack_mm(wp.w, nout, k)),
@@ -682,9 +676,9 @@ impl<'g> Cx<'g> {
                                 int(nout),
                                 int(k),
                                 Arg::Const(bc, CType::I32),
-                                Arg::Const(wp.ma, CType::I32),
-                                Arg::Const(wp.sa, CType::I32),
-                                Arg::Int(fast as i64),
+                                ma.clone(),
+                                sa.clone(),
+                                rq,
                                 Arg::Out(CType::I8),
                                 int(nout),
                                 Arg::Int(wp.zp_out as i64),
@@ -1405,7 +1399,8 @@ impl<'g> Cx<'g> {
     /// The int8 parameters of `conv2d` / `fully_connected` (`ops`: input,
     /// constant weights, optional constant bias) with `channels` output
     /// channels: `multipliers` derives the per-channel multipliers
-    /// ([`tmlc_ir::prepare`]), stored as arrays here.
+    /// ([`tmlc_ir::prepare`]); [`Cx::requant_arg`] and [`Cx::mult_args`]
+    /// make the constant arrays the kernels read.
     fn weighted_s8(
         &mut self,
         ops: &[ValueId],
@@ -1413,7 +1408,6 @@ impl<'g> Cx<'g> {
         channels: usize,
         act: Activation,
         multipliers: MultipliersFn,
-        pfx: &str,
     ) -> Result<WeightedS8<'g>, String> {
         let (s_in, zp_in) = self.ty(ops[0]).qparams().ok_or("per-axis input")?;
         let (s_out, zp_out) = self.ty(y).qparams().ok_or("per-axis result")?;
@@ -1430,7 +1424,6 @@ impl<'g> Cx<'g> {
             .ok_or("the bias must be a constant i32")?;
         let mults = multipliers(s_in, wq, s_out, channels).map_err(|_| "missing weight scales")?;
         let (lo, hi) = activation_range_i8(act, s_out, zp_out);
-        let (ma, sa) = self.mult_arrays(&mults, pfx);
         Ok(WeightedS8 {
             zp_in,
             zp_out,
@@ -1439,9 +1432,50 @@ impl<'g> Cx<'g> {
             mults,
             lo,
             hi,
-            ma,
-            sa,
         })
+    }
+
+    /// The requantisation argument of an int8 layer with `per` weights per
+    /// output channel: when the short requantisation is exact
+    /// ([`fast_requant`], and `|rz| < 2^30 - 1` so that adding `rz` cannot
+    /// overflow), a constant array of `(m, rz, n)` per channel with
+    /// `n = -shift` and `rz = 2^(n-1) + (zp_out << n)` (the rounding term and
+    /// the output zero point, added before the shift: `(h + r) >> n + zp ==
+    /// (h + r + (zp << n)) >> n`); otherwise the literal 0 (a null pointer:
+    /// the kernel takes the full requantisation).
+    fn requant_arg(&mut self, wp: &WeightedS8<'g>, per: usize, pfx: &str, name: &str) -> Arg {
+        if !fast_requant(wp.w, per, &wp.bias, &wp.mults) {
+            return Arg::Int(0);
+        }
+        let mut rq = Vec::with_capacity(3 * wp.mults.len());
+        for &(m, e) in &wp.mults {
+            let n = -e;
+            let rz = (1i64 << (n - 1)) + ((wp.zp_out as i64) << n);
+            if rz.abs() >= (1 << 30) - 1 {
+                return Arg::Int(0);
+            }
+            rq.extend([m, rz as i32, n]);
+        }
+        let c = self.add_const(
+            format!("{pfx}_rq"),
+            ConstData::I32(rq),
+            format!("{name}: (multiplier, 2^(-shift-1) + zp_out << -shift, -shift) per channel"),
+        );
+        Arg::Const(c, CType::I32)
+    }
+
+    /// The kernels' `mult` and `shift` arguments: with the short
+    /// requantisation (`rq` a constant array) they are never read, so `rq`
+    /// stands in for both and no multiplier or shift array is made;
+    /// otherwise the two arrays.
+    fn mult_args(&mut self, wp: &WeightedS8<'g>, rq: &Arg, pfx: &str) -> [Arg; 2] {
+        match rq {
+            Arg::Const(..) => [rq.clone(), rq.clone()],
+            _ => {
+                let (ma, sa) = self.mult_arrays(&wp.mults, pfx);
+                [Arg::Const(ma, CType::I32), Arg::Const(sa, CType::I32)]
+            }
+        }
     }
 
     /// Collapses the iteration space `shape`, walked with each of the
@@ -1627,9 +1661,6 @@ struct WeightedS8<'g> {
     /// The fused activation's clamp range.
     lo: i32,
     hi: i32,
-    /// Constant arrays of the multipliers and of the shifts.
-    ma: usize,
-    sa: usize,
 }
 
 /// `bias[c] + off * sum(w[c])` for each output channel `c` (rows of `per`
@@ -1645,6 +1676,18 @@ fn fold_input_offset(w: &[i8], per: usize, bias: &[i32], off: i32) -> Vec<i32> {
             b.wrapping_add(off.wrapping_mul(sum))
         })
         .collect()
+}
+
+/// Index of tap `t` of output channel `c` in the depthwise weight layout
+/// (`tmlc_dw_widx` in `dwconv_s8.c`): groups of 4 channels, each
+/// `[taps][4]`, then the last `c_out % 4` channels as `[taps][c_out % 4]`.
+fn dw_widx(t: usize, c: usize, taps: usize, c_out: usize) -> usize {
+    let c4 = c_out & !3;
+    if c < c4 {
+        (c & !3) * taps + t * 4 + (c & 3)
+    } else {
+        c4 * taps + t * (c_out - c4) + (c - c4)
+    }
 }
 
 /// Packs `[n][k]` weights for `tmlc_mm_s8`: each group of 4 columns
@@ -1670,7 +1713,7 @@ fn pack_mm(w: &[i8], n: usize, k: usize) -> Vec<i8> {
     out
 }
 
-/// True when `tmlc_requant_fast` is exact for every channel: the true
+/// True when `tmlc_requant_q` is exact for every channel: the true
 /// accumulator `sum w*(x - zp_in) + bias` is below 2^30 in magnitude for
 /// every input (|x - zp_in| <= 255) and every shift is in -30..=-1.
 fn fast_requant(w: &[i8], per: usize, bias: &[i32], mults: &[Multiplier]) -> bool {

@@ -142,6 +142,40 @@ fn m4_int8_kernels_edge_shapes() {
 }
 
 #[test]
+fn m4_int8_clamped_requant_paths() {
+    // The short requantisation with an activation range narrower than int8
+    // (SSUB8/SEL clamp), odd and tail k in the matrix product, and the
+    // unrolled 3x3 depthwise block with a channel tail and dilation.
+    let mut b = B::new(3);
+    let x = b.qin(&[1, 9, 8, 14], 0.03, 4);
+    let wd = b.qw(&[14, 3, 3, 1], true);
+    let bd = b.bias(14);
+    let d = b.op(
+        conv([1, 1], [1, 1, 1, 1], 14, Activation::Relu6),
+        &[x, wd, bd],
+        qt(0.02, 10),
+    );
+    let dil = conv2d([1, 1], [2, 1], [2, 2, 1, 1], 14, Activation::Relu);
+    let wd2 = b.qw(&[14, 3, 3, 1], false);
+    let d2 = b.op(dil, &[x, wd2], qt(0.03, -20));
+    let w1 = b.qw(&[12, 1, 1, 14], true);
+    let b1 = b.bias(12);
+    let c1 = b.op(
+        conv([1, 1], [0; 4], 1, Activation::Relu6),
+        &[d, w1, b1],
+        qt(0.03, -30),
+    );
+    let w2 = b.qw(&[8, 1, 1, 12], true);
+    let c2 = b.op(
+        conv([1, 1], [0; 4], 1, Activation::Relu),
+        &[c1, w2],
+        qt(0.05, 5),
+    );
+    let g = b.out(&[c2, d2]);
+    check_m4(&g, 2);
+}
+
+#[test]
 fn m4_float_network() {
     let mut b = B::new(3);
     let x = b.fin(&[1, 6, 6, 3]);
