@@ -13,16 +13,21 @@ fn tmlc(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run tmlc: {e}"))
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tmlc-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
-    d.join(name)
-}
+/// A scratch directory per test, removed when the test ends.
+struct Tmp(tempfile::TempDir);
 
-fn write(name: &str, text: &[u8]) -> String {
-    let p = tmp(name);
-    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
-    p.display().to_string()
+impl Tmp {
+    fn new() -> Tmp {
+        Tmp(tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")))
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+    fn write(&self, name: &str, text: &[u8]) -> String {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        p.display().to_string()
+    }
 }
 
 fn stderr(o: &Output) -> String {
@@ -52,13 +57,14 @@ fn help_explains_every_command() {
 
 #[test]
 fn opt_runs_a_pipeline() {
+    let t = Tmp::new();
     let src = "graph @t(%x: f32[2]) -> (%y) {
   %a = const f32[2] [1.0, 2.0]
   %b = relu(%a) : f32[2]
   %y = add(%x, %b) : f32[2]
 }
 ";
-    let f = write("fold.tir", src.as_bytes());
+    let f = t.write("fold.tir", src.as_bytes());
     let o = tmlc(&["opt", &f, "--passes", "fold-constants,dce", "-v"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
@@ -74,8 +80,9 @@ fn opt_runs_a_pipeline() {
 
 #[test]
 fn opt_print_after_all_and_output_file() {
-    let f = write("mlp.tir", MLP.as_bytes());
-    let out = tmp("mlp.out.tir");
+    let t = Tmp::new();
+    let f = t.write("mlp.tir", MLP.as_bytes());
+    let out = t.path("mlp.out.tir");
     let o = tmlc(&[
         "opt",
         &f,
@@ -92,7 +99,8 @@ fn opt_print_after_all_and_output_file() {
 
 #[test]
 fn errors_are_one_line_with_location_and_exit_1() {
-    let f = write(
+    let t = Tmp::new();
+    let f = t.write(
         "bad.tir",
         b"graph @t(%x: f32[2]) -> (%y) {\n  %y = gelu(%x) : f32[2]\n}\n",
     );
@@ -107,7 +115,7 @@ fn errors_are_one_line_with_location_and_exit_1() {
 
     let o = tmlc(&[
         "opt",
-        &write("mlp2.tir", MLP.as_bytes()),
+        &t.write("mlp2.tir", MLP.as_bytes()),
         "--passes",
         "dce,nope",
     ]);
@@ -118,17 +126,18 @@ fn errors_are_one_line_with_location_and_exit_1() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/nonexistent/x.tir"));
 
-    let o = tmlc(&["opt", &write("bin.tir", &[0xff, 0xfe, 0x00])]);
+    let o = tmlc(&["opt", &t.write("bin.tir", &[0xff, 0xfe, 0x00])]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not UTF-8"));
 }
 
 #[test]
 fn run_executes_the_interpreter() {
-    let f = write("run.tir", MLP.as_bytes());
+    let t = Tmp::new();
+    let f = t.write("run.tir", MLP.as_bytes());
     // x = [1, 2, 3, 4] raw int8.
-    let x = write("x.bin", &[1, 2, 3, 4]);
-    let y = tmp("y.bin");
+    let x = t.write("x.bin", &[1, 2, 3, 4]);
+    let y = t.path("y.bin");
     let o = tmlc(&[
         "run",
         &f,
@@ -143,7 +152,7 @@ fn run_executes_the_interpreter() {
     // acc1 = -60 - 10 = -70 -> -8.75 -> -9 + 5 = -4, relu clamps at zp 5.
     assert_eq!(std::fs::read(&y).unwrap_or_default(), vec![14u8, 5]);
 
-    let short = write("short.bin", &[1, 2]);
+    let short = t.write("short.bin", &[1, 2]);
     let o = tmlc(&[
         "run",
         &f,
@@ -162,11 +171,12 @@ fn run_executes_the_interpreter() {
 
 #[test]
 fn main_job_reports_unsupported_formats_clearly() {
-    let m = write("m.tflite", b"TFL3");
+    let t = Tmp::new();
+    let m = t.write("m.tflite", b"TFL3");
     let o = tmlc(&[&m, "-o", "model.c"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
-    let o = tmlc(&[&write("m.xyz", b""), "-o", "model.c"]);
+    let o = tmlc(&[&t.write("m.xyz", b""), "-o", "model.c"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("unknown model format"));
 }
@@ -180,8 +190,9 @@ fn repo() -> PathBuf {
 /// the host harness reproduces TFLite Micro's output for the example input.
 #[test]
 fn main_job_compiles_the_example() {
+    let t = Tmp::new();
     let model = repo().join("examples/kws_int8.tflite");
-    let dir = tmp("example");
+    let dir = t.path("example");
     let c = dir.join("model.c");
     let o = tmlc(&[
         model.to_str().unwrap(),
@@ -245,12 +256,13 @@ fn main_job_compiles_the_example() {
 
 #[test]
 fn main_job_errors_name_the_problem() {
+    let t = Tmp::new();
     // An unsupported TFLite operator names itself and its node.
     let lstm = repo().join("../shared/models/tflite-micro/micro_speech_lstm.tflite");
     let o = tmlc(&[
         lstm.to_str().unwrap(),
         "-o",
-        tmp("lstm.c").to_str().unwrap(),
+        t.path("lstm.c").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
@@ -264,7 +276,7 @@ fn main_job_errors_name_the_problem() {
     let o = tmlc(&[
         model.to_str().unwrap(),
         "-o",
-        tmp("x.c").to_str().unwrap(),
+        t.path("x.c").to_str().unwrap(),
         "--name",
         "9 bad",
     ]);
