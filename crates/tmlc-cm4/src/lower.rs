@@ -204,6 +204,57 @@ struct Cx<'g> {
 }
 
 /// Bounds every dimension and size used in the C code to `int32_t`.
+/// A MAC count (saturating: a zero-sized layer may have huge other dims).
+fn macs(dims: &[usize]) -> u64 {
+    dims.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64))
+}
+
+/// Why the window geometry of a conv or pool cannot be computed in int32
+/// by the kernels, if it cannot: every stride, dilation, padding and
+/// kernel size, the padded extent and the farthest tap must fit.
+fn window_geometry_error(op: &tmlc_ir::Op, shapes: &[&[usize]]) -> Option<String> {
+    use tmlc_ir::Op;
+    let x = shapes.first()?;
+    match op {
+        Op::Conv2d(a) => {
+            let w = shapes.get(1)?;
+            geometry_error(x, [*w.get(1)?, *w.get(2)?], a.stride, a.dilation, a.pad)
+        }
+        Op::MaxPool2d(a) | Op::AvgPool2d(a) => geometry_error(x, a.kernel, a.stride, [1, 1], a.pad),
+        _ => None,
+    }
+}
+
+fn geometry_error(
+    x: &[usize],
+    k: [usize; 2],
+    stride: [usize; 2],
+    dil: [usize; 2],
+    pad: [usize; 4],
+) -> Option<String> {
+    const LIMIT: u128 = i32::MAX as u128;
+    let (h, w) = (*x.get(1)? as u128, *x.get(2)? as u128);
+    for (axis, extent, kk, s, d, p0, p1) in [
+        ("height", h, k[0], stride[0], dil[0], pad[0], pad[2]),
+        ("width", w, k[1], stride[1], dil[1], pad[1], pad[3]),
+    ] {
+        let padded = extent + p0 as u128 + p1 as u128;
+        let reach = (kk as u128)
+            .saturating_mul(d as u128)
+            .saturating_add(padded);
+        let strided = (s as u128).saturating_mul(padded.saturating_add(1));
+        if [kk as u128, s as u128, d as u128, padded, reach, strided]
+            .iter()
+            .any(|&v| v > LIMIT)
+        {
+            return Some(format!(
+                "the {axis} window geometry (kernel {kk}, stride {s}, dilation {d}, padding {p0}+{p1}) exceeds the C backend's int32 arithmetic"
+            ));
+        }
+    }
+    None
+}
+
 fn i32_ok(v: usize) -> bool {
     v <= i32::MAX as usize
 }
@@ -363,9 +414,23 @@ impl<'g> Cx<'g> {
             if !i32_ok(t.byte_size()) || t.shape.iter().any(|&d| !i32_ok(d)) {
                 return Err(unsupported(
                     yt.dtype.name(),
-                    format!("tensor %{} is too large", self.g.value(v).name),
+                    format!(
+                        "tensor %{} {} exceeds the C backend's int32 size and dimension limit",
+                        self.g.value(v).name,
+                        t
+                    ),
                 ));
             }
+        }
+        // Window geometry becomes int32 arithmetic in the kernels
+        // (`oy*stride - pad + ky*dilation`): every intermediate must fit.
+        let shapes: Vec<&[usize]> = node
+            .operands
+            .iter()
+            .map(|&v| self.ty(v).shape.as_slice())
+            .collect();
+        if let Some(reason) = window_geometry_error(&node.op, &shapes) {
+            return Err(unsupported(yt.dtype.name(), reason));
         }
         let mut l = Layer {
             node: n,
@@ -411,7 +476,7 @@ impl<'g> Cx<'g> {
                 let (nb, h, w, c) = (xs[0], xs[1], xs[2], xs[3]);
                 let (o, kh, kw, cg) = (ws[0], ws[1], ws[2], ws[3]);
                 let (ho, wo) = (yt.shape[1], yt.shape[2]);
-                l.macs = (nb * ho * wo * o * kh * kw * cg) as u64;
+                l.macs = macs(&[nb, ho, wo, o, kh, kw, cg]);
                 // The geometry arguments of tmlc_conv_f32 and tmlc_conv_s8.
                 let geo = [
                     int(nb),
@@ -483,7 +548,13 @@ impl<'g> Cx<'g> {
                         let mut tap_offs = Vec::with_capacity(2 * taps);
                         for ky in 0..kh {
                             for kx in 0..kw {
-                                let xo = (ky * a.dilation[0] * w + kx * a.dilation[1]) * c;
+                                // Saturating: an offset beyond the input is never used by an
+                                // interior pixel, and is clamped below anyway.
+                                let xo = ky
+                                    .saturating_mul(a.dilation[0])
+                                    .saturating_mul(w)
+                                    .saturating_add(kx.saturating_mul(a.dilation[1]))
+                                    .saturating_mul(c);
                                 tap_offs.push(xo.min(i32::MAX as usize) as i32);
                                 tap_offs.push(((ky * kw + kx) * 4) as i32);
                             }
@@ -541,7 +612,7 @@ impl<'g> Cx<'g> {
                         let be = fold_input_offset(wp.w, k, &wp.bias, off);
                         let og = o / a.groups;
                         let packed: Vec<i8> = wt
-                            .chunks(og * kpad)
+                            .chunks((og * kpad).max(1))
                             .flat_map(|gw| pack_mm(gw, og, kpad))
                             .collect();
                         let wc = self.add_const(
@@ -623,7 +694,7 @@ impl<'g> Cx<'g> {
                 let ws = &self.ty(ops[1]).shape;
                 let (nout, k) = (ws[0], ws[1]);
                 let rows = xt.numel().checked_div(k).unwrap_or(0);
-                l.macs = (rows * nout * k) as u64;
+                l.macs = macs(&[rows, nout, k]);
                 if all_f32 {
                     l.kernels.push(Kernel::FcF32);
                     l.kernel_desc = "fc_f32".into();
@@ -713,7 +784,7 @@ impl<'g> Cx<'g> {
                     aoff.push((oa * m * k) as i32);
                     boff.push((ob * k * nn) as i32);
                 }
-                l.macs = (nbatch * m * k * nn) as u64;
+                l.macs = macs(&[nbatch, m, k, nn]);
                 let ao = self.add_const(
                     format!("{pfx}_aoff"),
                     ConstData::I32(aoff),

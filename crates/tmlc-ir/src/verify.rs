@@ -232,6 +232,10 @@ pub fn check_type(t: &TensorType) -> Result<(), String> {
     if bytes > MAX_TENSOR_BYTES {
         return Err("tensor is too large (more than 2^40 bytes)".into());
     }
+    // A zero-sized tensor has no bytes; its other dimensions still count.
+    if let Some(d) = t.shape.iter().find(|&&d| d as u128 > MAX_TENSOR_BYTES) {
+        return Err(format!("dimension {d} is too large (more than 2^40)"));
+    }
     let Some(q) = &t.quant else { return Ok(()) };
     let Some((lo, hi)) = t.dtype.int_range() else {
         return Err(format!("{} cannot be quantized", t.dtype));

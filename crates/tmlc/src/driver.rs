@@ -63,6 +63,19 @@ fn read_bytes(p: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
+/// Reads at most `limit` bytes of `p`, so that a huge or endless file
+/// (e.g. a device) cannot exhaust memory.
+fn read_at_most(p: &Path, limit: usize) -> Result<Vec<u8>, Error> {
+    let io = |source| Error::Io {
+        path: display(p),
+        source,
+    };
+    let f = std::fs::File::open(p).map_err(io)?;
+    let mut v = Vec::new();
+    f.take(limit as u64).read_to_end(&mut v).map_err(io)?;
+    Ok(v)
+}
+
 fn write_bytes(p: &Path, data: &[u8]) -> Result<(), Error> {
     std::fs::write(p, data).map_err(|source| Error::Io {
         path: display(p),
@@ -248,8 +261,8 @@ fn run_graph(a: RunArgs) -> Result<(), Error> {
     let mut tensors = Vec::new();
     for (&v, file) in g.inputs().iter().zip(&a.inputs) {
         let val = g.value(v);
-        let bytes = read_bytes(file)?;
         let want = val.ty.byte_size();
+        let bytes = read_at_most(file, want.saturating_add(1))?;
         let data = (bytes.len() == want)
             .then(|| TensorData::from_le_bytes(val.ty.dtype, &bytes))
             .flatten()
@@ -259,7 +272,11 @@ fn run_graph(a: RunArgs) -> Result<(), Error> {
                     "input `%{}` of type {} needs {want} bytes, the file has {}",
                     val.name,
                     val.ty,
-                    bytes.len()
+                    if bytes.len() > want {
+                        "more".to_string()
+                    } else {
+                        bytes.len().to_string()
+                    }
                 ),
             })?;
         tensors.push(Tensor {
