@@ -360,6 +360,11 @@ impl<'g> Cx<'g> {
     fn add_const(&mut self, name: String, data: ConstData, what: String) -> usize {
         let key = data.key();
         if let Some(&i) = self.dedupe.get(&key) {
+            // Identical bytes are stored once, under the first user's name;
+            // the comment lists every use so the C stays readable.
+            if let Some(c) = self.consts.get_mut(i) {
+                c.what.push_str(&format!("; also used as {name} ({what})"));
+            }
             return i;
         }
         let i = self.consts.len();
