@@ -15,9 +15,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Compiles `stem` to `dir/model.{c,h}` and returns the outputs' dtypes
-/// and byte sizes.
-fn compile(stem: &str, dir: &Path) -> Vec<(tmlc_ir::DType, usize)> {
+/// Imports `stem`, runs the default pipeline (verifying after each pass)
+/// and emits C; returns the graph and the artifacts.
+fn build(stem: &str) -> (tmlc_ir::Graph, tmlc_cm4::Artifacts) {
     let bytes = std::fs::read(models_dir().join(format!("tflite-micro/{stem}.tflite"))).unwrap();
     let mut g = tmlc_tflite::import(&bytes, stem).unwrap_or_else(|e| panic!("{stem}: {e}"));
     let p = Pipeline::parse(DEFAULT_PIPELINE).unwrap();
@@ -34,6 +34,13 @@ fn compile(stem: &str, dir: &Path) -> Vec<(tmlc_ir::DType, usize)> {
         a.c == b.c && a.h == b.h,
         "{stem}: generated C is not deterministic"
     );
+    (g, a)
+}
+
+/// Compiles `stem` to `dir/model.{c,h}` and returns the outputs' dtypes
+/// and byte sizes.
+fn compile(stem: &str, dir: &Path) -> Vec<(tmlc_ir::DType, usize)> {
+    let (g, a) = build(stem);
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("model.c"), &a.c).unwrap();
     std::fs::write(dir.join("model.h"), &a.h).unwrap();
@@ -124,18 +131,7 @@ fn mobilenet_v2() {
 #[test]
 fn snapshots_of_the_smallest_models() {
     for stem in ["hello_world_int8", "simple_add_model"] {
-        let bytes =
-            std::fs::read(models_dir().join(format!("tflite-micro/{stem}.tflite"))).unwrap();
-        let mut g = tmlc_tflite::import(&bytes, stem).unwrap();
-        let p = Pipeline::parse(DEFAULT_PIPELINE).unwrap();
-        PassManager { verify_each: true }
-            .run(&p, &mut g, |_, _| {})
-            .unwrap();
-        let opts = tmlc_cm4::Options {
-            name: stem.to_string(),
-            header_file_name: "model.h".into(),
-        };
-        let a = tmlc_cm4::emit_c(&g, &opts).unwrap();
+        let (_, a) = build(stem);
         insta::assert_snapshot!(format!("{stem}.h"), a.h);
         insta::assert_snapshot!(format!("{stem}.c"), a.c);
         insta::assert_snapshot!(format!("{stem}.report"), a.report.to_text());
