@@ -274,6 +274,10 @@ pub(crate) fn source(g: &Graph, opts: &Options, low: &Lowered, plan: &Plan) -> (
                         Some(loc) => cx.ptr(loc, 0, *ct, true),
                         None => "0".into(),
                     },
+                    Arg::InAt(v, ct, off) => match cx.loc_of(*v) {
+                        Some(loc) => cx.ptr(loc, *off, *ct, true),
+                        None => "0".into(),
+                    },
                     Arg::Out(ct) => match out_loc {
                         Some(loc) => cx.ptr(loc, 0, *ct, false),
                         None => "0".into(),

@@ -28,8 +28,8 @@ use std::collections::HashMap;
 use tmlc_ir::arith::{activation_range_i8, mbqm};
 use tmlc_ir::prepare::{self, Multiplier, PrepareError};
 use tmlc_ir::{
-    broadcast_strides, numel, strides, Activation, DType, Graph, NodeId, Op, Quant, Tensor,
-    TensorData, TensorType, ValueDef, ValueId,
+    broadcast_strides, numel, strides, Activation, DType, Graph, NodeId, Op, Quant, TensorData,
+    TensorType, ValueDef, ValueId,
 };
 
 /// A C element type.
@@ -143,6 +143,8 @@ pub(crate) struct ConstArray {
 pub(crate) enum Arg {
     /// Pointer to an operand's data (read only).
     In(ValueId, CType),
+    /// Pointer to an operand's data plus a byte offset (read only).
+    InAt(ValueId, CType, usize),
     /// Pointer to the layer's result.
     Out(CType),
     /// Pointer to the layer's result plus a byte offset.
@@ -381,7 +383,7 @@ impl<'g> Cx<'g> {
             ValueDef::Node(n) => {
                 let node = self.g.node(*n);
                 match node.op {
-                    Op::Reshape => node.operands.first().and_then(|&o| self.const_of(o)),
+                    Op::Reshape(_) => node.operands.first().and_then(|&o| self.const_of(o)),
                     _ => None,
                 }
             }
@@ -468,7 +470,50 @@ impl<'g> Cx<'g> {
                 .ok_or_else(|| unsupported(dt, format!("per-axis {what}")))
         };
         match &node.op {
-            Op::Reshape => {
+            Op::Lookup => {
+                if yt.dtype.size() == 1 {
+                    l.in_place.push(0);
+                }
+                self.lookup(&mut l, ops[0], ops[1], y, &pfx)
+                    .map_err(|r| unsupported(dt, r))?;
+            }
+            Op::Slice(a) => {
+                let ist = strides(&xt.shape);
+                let es = yt.dtype.size();
+                let start: usize = a.begin.iter().zip(&ist).map(|(b, s)| b * s).sum();
+                let st: Vec<usize> = a.step.iter().zip(&ist).map(|(t, s)| t * s).collect();
+                let (sh, [so]) = self
+                    .iteration_arrays(
+                        &pfx,
+                        name,
+                        &yt.shape,
+                        "output shape",
+                        [("istr", "input strides times steps", st)],
+                    )
+                    .ok_or_else(|| unsupported(dt, "slice needs more than 6 dimensions".into()))?;
+                l.kernels.push(Kernel::Transpose);
+                l.kernel_desc = "slice (strided copy)".into();
+                if !empty {
+                    let x = self.input(ops[0], CType::U8);
+                    let Arg::In(v, ct) = x else {
+                        return Err(unsupported(dt, "slice operand".into()));
+                    };
+                    l.calls.push(Call {
+                        func: "tmlc_transpose",
+                        args: vec![
+                            Arg::InAt(v, ct, start * es),
+                            Arg::Out(CType::U8),
+                            Arg::Const(sh, CType::I32),
+                            Arg::Const(so, CType::I32),
+                            int(es),
+                        ],
+                    });
+                }
+            }
+            Op::BatchNorm(_) => {
+                return Err(unsupported(dt, "no kernel yet".into()));
+            }
+            Op::Reshape(_) => {
                 l.alias = true;
                 l.kernel_desc = "alias".into();
                 if let ValueDef::Const(_) = &self.g.value(ops[0]).def {
@@ -1024,9 +1069,6 @@ impl<'g> Cx<'g> {
                         args.extend(extra);
                         l.calls.push(Call { func, args });
                     }
-                } else if q8 && xt.qparams().is_some() {
-                    self.lut(&mut l, &node.op, ops[0], y, &pfx)
-                        .map_err(|r| unsupported(dt, r))?;
                 } else {
                     return Err(unsupported(dt, String::new()));
                 }
@@ -1070,11 +1112,7 @@ impl<'g> Cx<'g> {
                     && xt.qparams().is_some()
                     && yt.qparams().is_some()
                 {
-                    if yt.dtype.size() == 1 {
-                        l.in_place.push(0);
-                    }
-                    self.lut(&mut l, &node.op, ops[0], y, &pfx)
-                        .map_err(|r| unsupported(dt, r))?;
+                    return Err(unsupported(dt, "8-bit element-wise ops are lowered to lookup tables first (the `tabulate` pass)".into()));
                 } else if xt.dtype == DType::I16 && xt.qparams().is_some() {
                     let (s_in, zp_in) = xt.qparams().unwrap_or((1.0, 0));
                     let (s_out, zp_out) = qparams(yt, "result")?;
@@ -1114,8 +1152,7 @@ impl<'g> Cx<'g> {
                     .as_ref()
                     .ok_or_else(|| unsupported(dt, "unquantized operand".into()))?;
                 if matches!(xt.dtype, DType::I8 | DType::U8) && q.is_per_tensor() {
-                    self.lut(&mut l, &node.op, ops[0], y, &pfx)
-                        .map_err(|r| unsupported(xt.dtype.name(), r))?;
+                    return Err(unsupported(xt.dtype.name(), "8-bit element-wise ops are lowered to lookup tables first (the `tabulate` pass)".into()));
                 } else {
                     let in_kind = match xt.dtype {
                         DType::I8 => 1,
@@ -1643,39 +1680,23 @@ impl<'g> Cx<'g> {
         }
     }
 
-    /// A 256-entry lookup table of an op on an 8-bit operand, evaluated by
-    /// the reference interpreter.
-    fn lut(
+    /// `lookup(x, table)`: a table kernel by the table's dtype.
+    fn lookup(
         &mut self,
         l: &mut Layer,
-        op: &Op,
         x: ValueId,
+        table: ValueId,
         y: ValueId,
         pfx: &str,
     ) -> Result<(), String> {
-        let xt = self.ty(x);
         let yt = self.ty(y);
-        let data = match xt.dtype {
-            DType::I8 => TensorData::I8((0..256u32).map(|b| b as u8 as i8).collect()),
-            DType::U8 => TensorData::U8((0..256u32).map(|b| b as u8).collect()),
-            d => return Err(format!("no lookup table for {d} operands")),
-        };
-        let t = Tensor {
-            ty: TensorType {
-                dtype: xt.dtype,
-                shape: vec![256],
-                quant: xt.quant.clone(),
-            },
-            data,
-        };
-        let out_ty = TensorType {
-            dtype: yt.dtype,
-            shape: vec![256],
-            quant: yt.quant.clone(),
-        };
-        let table = tmlc_interp::eval_op(op, &[&t], &out_ty).map_err(|e| e.to_string())?;
+        let table = self
+            .g
+            .const_data(table)
+            .ok_or("the table must be a constant")?
+            .clone();
         let name = &self.g.value(y).name;
-        let what = format!("{name}: {} of every 8-bit input", op.name());
+        let what = format!("{name}: lookup table");
         let n = int(yt.numel());
         let (kernel, func, c) = match table {
             TensorData::I8(v) => (
@@ -1710,7 +1731,7 @@ impl<'g> Cx<'g> {
             _ => (CType::U8, CType::U8),
         };
         l.kernels.push(kernel);
-        l.kernel_desc = format!("lut {}", op.name());
+        l.kernel_desc = "lut".into();
         if yt.numel() > 0 {
             let xa = self.input(x, CType::U8);
             l.calls.push(Call {

@@ -102,6 +102,7 @@ fn fully_connected_int8() {
         let bias = b.bias(n);
         let y = b.op(
             Op::FullyConnected(FullyConnectedAttrs {
+                keep_dims: false,
                 act: Activation::Relu,
             }),
             &[x, wt, bias],
@@ -225,7 +226,7 @@ fn pools_mean_softmax_int8() {
         qt(0.02, 0),
     );
     let sm = b.op(
-        Op::Softmax(SoftmaxAttrs { beta: 1.0 }),
+        Op::Softmax(SoftmaxAttrs::last_axis(1.0)),
         &[x],
         qt(1.0 / 256.0, -128),
     );
@@ -261,7 +262,13 @@ fn movement_int8() {
     );
     let mut rt = qt(0.05, -3);
     rt.shape = vec![6, 55];
-    let r = b.op(Op::Reshape, &[p], rt);
+    let r = b.op(
+        Op::Reshape(tmlc_ir::ReshapeAttrs {
+            shape: rt.shape.clone(),
+        }),
+        &[p],
+        rt,
+    );
     let k = b.qc(&[1, 4, 1, 5], 0.05, -3);
     let c2 = b.op(Op::Concat(ConcatAttrs { axis: 2 }), &[k, y], qt(0.05, -3));
     let g = b.out(&[r, c2, x]);
@@ -355,16 +362,23 @@ fn float_ops() {
     );
     let mut rt = ft();
     rt.shape = vec![6 * 5, 4];
-    let r = b.op(Op::Reshape, &[s3], rt);
+    let r = b.op(
+        Op::Reshape(tmlc_ir::ReshapeAttrs {
+            shape: rt.shape.clone(),
+        }),
+        &[s3],
+        rt,
+    );
     let fw = b.fc(&[3, 4]);
     let fcv = b.op(
         Op::FullyConnected(FullyConnectedAttrs {
+            keep_dims: false,
             act: Activation::None,
         }),
         &[r, fw],
         ft(),
     );
-    let sm = b.op(Op::Softmax(SoftmaxAttrs { beta: 0.5 }), &[fcv], ft());
+    let sm = b.op(Op::Softmax(SoftmaxAttrs::last_axis(0.5)), &[fcv], ft());
     let g = b.out(&[c, sm]);
     check_host(&g, 2, true);
     let mut outs = vec![];

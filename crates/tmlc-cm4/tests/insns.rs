@@ -11,7 +11,7 @@ use tmlc_ir::*;
 
 /// Runs `g` on the M4 with counting; checks the output; returns insns.
 fn count(g: &Graph) -> u64 {
-    let a = tmlc_cm4::emit_c(g, &opts("m")).unwrap();
+    let a = emit_c(g, &opts("m")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_model(dir.path(), &a);
     let ins = sample_inputs(g, 0);
@@ -26,7 +26,7 @@ fn count(g: &Graph) -> u64 {
 }
 
 fn per_mac(name: &str, g: &Graph, bound: f64, baseline: f64) {
-    let macs: u64 = tmlc_cm4::emit_c(g, &opts("m")).unwrap().report.total_macs;
+    let macs: u64 = emit_c(g, &opts("m")).unwrap().report.total_macs;
     let n = count(g);
     let r = n as f64 / macs as f64;
     println!("{name}: {n} insns, {macs} MACs, {r:.3} insns/MAC (CMSIS-NN {baseline})");
@@ -111,6 +111,7 @@ fn insns_fully_connected() {
     let bias = b.bias(1000);
     let y = b.op(
         Op::FullyConnected(FullyConnectedAttrs {
+            keep_dims: false,
             act: Activation::None,
         }),
         &[x, w, bias],

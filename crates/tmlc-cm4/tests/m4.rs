@@ -81,13 +81,14 @@ fn m4_int8_network() {
     let bf = b.bias(10);
     let f = b.op(
         Op::FullyConnected(FullyConnectedAttrs {
+            keep_dims: false,
             act: Activation::None,
         }),
         &[m, wf, bf],
         qt(0.1, 0),
     );
     let sm = b.op(
-        Op::Softmax(SoftmaxAttrs { beta: 1.0 }),
+        Op::Softmax(SoftmaxAttrs::last_axis(1.0)),
         &[f],
         qt(1.0 / 256.0, -128),
     );
@@ -129,9 +130,16 @@ fn m4_int8_kernels_edge_shapes() {
     let wf = b.qw(&[9, 7 * 11], true);
     let mut rt = qt(0.05, 7);
     rt.shape = vec![5, 77];
-    let r = b.op(Op::Reshape, &[x], rt);
+    let r = b.op(
+        Op::Reshape(tmlc_ir::ReshapeAttrs {
+            shape: rt.shape.clone(),
+        }),
+        &[x],
+        rt,
+    );
     let f = b.op(
         Op::FullyConnected(FullyConnectedAttrs {
+            keep_dims: false,
             act: Activation::Relu6,
         }),
         &[r, wf],
@@ -191,16 +199,23 @@ fn m4_float_network() {
     let p = b.op(Op::AvgPool2d(pa), &[c], ft());
     let mut rt = ft();
     rt.shape = vec![1, 36];
-    let r = b.op(Op::Reshape, &[p], rt);
+    let r = b.op(
+        Op::Reshape(tmlc_ir::ReshapeAttrs {
+            shape: rt.shape.clone(),
+        }),
+        &[p],
+        rt,
+    );
     let fw = b.fc(&[5, 36]);
     let f = b.op(
         Op::FullyConnected(FullyConnectedAttrs {
+            keep_dims: false,
             act: Activation::None,
         }),
         &[r, fw],
         ft(),
     );
-    let sm = b.op(Op::Softmax(SoftmaxAttrs { beta: 1.0 }), &[f], ft());
+    let sm = b.op(Op::Softmax(SoftmaxAttrs::last_axis(1.0)), &[f], ft());
     let q = b.op(Op::Quantize, &[f], qt(0.05, 3));
     let sg = b.op(Op::Sigmoid, &[f], ft());
     let th = b.op(Op::Tanh, &[f], ft());

@@ -4,13 +4,15 @@
 //! gives byte-identical files.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use tmlc_cm4::{emit_c, Options};
+mod common;
+use common::emit_c;
+use tmlc_cm4::Options;
 
 const INT8: &str = "graph @tiny(%x: i8[1,2,2,4] q(0.05, -3)) -> (%y, %p) {
   %w = const i8[3,1,1,4] q(axis=0, [0.01, 0.02, 0.015], [0, 0, 0]) [1, -2, 3, -4, 5, 6, -7, 8, 9, -10, 11, 12]
   %b = const i32[3] [100, -50, 7]
   %c = conv2d(%x, %w, %b) {act = relu} : i8[1,2,2,3] q(0.02, -128)
-  %r = reshape(%c) : i8[4,3] q(0.02, -128)
+  %r = reshape(%c) {shape = [4, 3]} : i8[4,3] q(0.02, -128)
   %y = softmax(%r) : i8[4,3] q(0.00390625, -128)
   %p = sigmoid(%x) : i8[1,2,2,4] q(0.00390625, -128)
 }

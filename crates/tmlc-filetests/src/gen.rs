@@ -1,7 +1,6 @@
 //! Random valid graphs over every op, float and int8.
 
 use proptest::prelude::*;
-use tmlc_ir::verify::infer_shape;
 use tmlc_ir::*;
 
 /// A stream of decisions. Past the end of the vector every decision is 0,
@@ -149,9 +148,9 @@ impl Gen<'_, '_> {
     fn add(&mut self, op: Op, operands: Vec<ValueId>, out: TensorType) -> Option<ValueId> {
         let tys: Vec<TensorType> = operands.iter().map(|&v| self.ty(v)).collect();
         let refs: Vec<&TensorType> = tys.iter().collect();
-        let shape = infer_shape(&op, &refs, &out).ok()?;
+        let shape = infer_type(&op, &refs).ok()?.shape;
         let out = TensorType { shape, ..out };
-        tmlc_ir::verify::check_op(&op, &refs, &out).ok()?;
+        check_op(&op, &refs, &out).ok()?;
         self.counter += 1;
         let name = format!("v{}", self.counter);
         let v = self.g.add_node(op, operands, &name, out);
@@ -163,7 +162,7 @@ impl Gen<'_, '_> {
         let x = self.c.pick(&self.pool);
         let xt = self.ty(x);
         let rank4 = xt.rank() == 4;
-        let kind = self.c.below(24);
+        let kind = self.c.below(26);
         let _ = match kind {
             0 | 1 if rank4 => {
                 let cin = xt.shape[3];
@@ -208,7 +207,14 @@ impl Gen<'_, '_> {
                 }
                 let out = self.out_ty(vec![]);
                 let act = self.act();
-                self.add(Op::FullyConnected(FullyConnectedAttrs { act }), ops, out)
+                self.add(
+                    Op::FullyConnected(FullyConnectedAttrs {
+                        keep_dims: false,
+                        act,
+                    }),
+                    ops,
+                    out,
+                )
             }
             3..=5 => {
                 let other = if self.c.flag() {
@@ -297,10 +303,10 @@ impl Gen<'_, '_> {
                     _ => xt.shape.clone(),
                 };
                 let out = TensorType {
-                    shape,
+                    shape: shape.clone(),
                     ..xt.clone()
                 };
-                self.add(Op::Reshape, vec![x], out)
+                self.add(Op::Reshape(ReshapeAttrs { shape }), vec![x], out)
             }
             17 => {
                 let mut perm: Vec<usize> = (0..xt.rank()).collect();
@@ -342,7 +348,8 @@ impl Gen<'_, '_> {
                     out.quant = Some(Quant::per_tensor(1.0 / 256.0, -128));
                 }
                 let beta = self.c.pick(&[1.0f32, 0.5, 2.0]);
-                self.add(Op::Softmax(SoftmaxAttrs { beta }), vec![x], out)
+                let axis = self.c.pick(&[-1i64, 0, 1]);
+                self.add(Op::Softmax(SoftmaxAttrs { beta, axis }), vec![x], out)
             }
             21 if xt.rank() >= 2 => {
                 let k = xt.shape[xt.rank() - 1];
@@ -377,13 +384,57 @@ impl Gen<'_, '_> {
                     }
                 }
             }
+            23 => {
+                let (mut begin, mut end, mut step) = (Vec::new(), Vec::new(), Vec::new());
+                for &d in &xt.shape {
+                    // Never empty, so that later ops keep non-zero dims.
+                    let b = self.c.below(d.max(1)).min(d);
+                    begin.push(b);
+                    end.push(self.c.range((b + 1).min(d), d));
+                    step.push(self.c.range(1, 2));
+                }
+                let a = SliceAttrs { begin, end, step };
+                self.add(Op::Slice(a), vec![x], xt.clone())
+            }
+            24 if self.quant => {
+                let table = (0..256).map(|_| self.c.below(256) as u8 as i8).collect();
+                let t = self.g.add_const(
+                    "table",
+                    TensorType::new(DType::I8, vec![256]),
+                    TensorData::I8(table),
+                );
+                let out = self.out_ty(vec![]);
+                self.add(Op::Lookup, vec![x, t], out)
+            }
+            24 if !xt.shape.is_empty() => {
+                let c = xt.shape[xt.rank() - 1];
+                let mut ops = vec![x];
+                for k in 0..4 {
+                    let v: Vec<f32> = (0..c)
+                        .map(|_| match k {
+                            3 => self.c.float().abs() + 0.25,
+                            _ => self.c.float(),
+                        })
+                        .collect();
+                    self.counter += 1;
+                    let name = format!("bn{}", self.counter);
+                    ops.push(self.g.add_const(
+                        &name,
+                        TensorType::new(DType::F32, vec![c]),
+                        TensorData::F32(v),
+                    ));
+                }
+                let epsilon = self.c.pick(&[1e-5f32, 1e-3]);
+                self.add(Op::BatchNorm(BatchNormAttrs { epsilon }), ops, xt.clone())
+            }
             _ => {
                 // Identity-shaped ops for remove-identity, or a requantize.
                 if self.quant && self.c.flag() {
                     let out = self.out_ty(vec![]);
                     self.add(Op::Quantize, vec![x], out)
                 } else {
-                    self.add(Op::Reshape, vec![x], xt.clone())
+                    let shape = xt.shape.clone();
+                    self.add(Op::Reshape(ReshapeAttrs { shape }), vec![x], xt.clone())
                 }
             }
         };

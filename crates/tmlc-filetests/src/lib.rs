@@ -9,3 +9,35 @@ pub mod gen;
 pub mod golden;
 
 pub use gen::{arb_graph, build_graph, sample_inputs, Choices};
+
+use tmlc_ir::{Tensor, TensorData};
+
+/// Why two result lists differ, if they do: integer results must be
+/// identical, f32 results agree within `1e-5` relative (plus `1e-6`
+/// absolute; NaN equals NaN), the exactness promised by passes that
+/// re-associate float arithmetic.
+pub fn results_differ(want: &[Tensor], got: &[Tensor]) -> Option<String> {
+    if want.len() != got.len() {
+        return Some(format!("{} results, want {}", got.len(), want.len()));
+    }
+    for (k, (w, g)) in want.iter().zip(got).enumerate() {
+        let ok = match (&w.data, &g.data) {
+            (TensorData::F32(a), TensorData::F32(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| {
+                        (x.is_nan() && y.is_nan())
+                            || x == y
+                            || (x - y).abs() <= 1e-5 * x.abs().max(y.abs()) + 1e-6
+                    })
+            }
+            (a, b) => a == b,
+        };
+        if !ok {
+            return Some(format!(
+                "result #{k} differs: want {:?}, got {:?}",
+                w.data, g.data
+            ));
+        }
+    }
+    None
+}

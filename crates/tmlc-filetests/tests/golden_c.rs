@@ -9,32 +9,27 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tmlc_filetests::golden::{compare, models_dir, samples};
-use tmlc_passes::{PassManager, Pipeline, DEFAULT_PIPELINE};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Imports `stem`, runs the default pipeline (verifying after each pass)
-/// and emits C; returns the graph and the artifacts.
+/// Imports `stem` and compiles it as the driver does (verifying after
+/// each pass); returns the graph and the artifacts.
 fn build(stem: &str) -> (tmlc_ir::Graph, tmlc_cm4::Artifacts) {
     let bytes = std::fs::read(models_dir().join(format!("tflite-micro/{stem}.tflite"))).unwrap();
-    let mut g = tmlc_tflite::import(&bytes, stem).unwrap_or_else(|e| panic!("{stem}: {e}"));
-    let p = Pipeline::parse(DEFAULT_PIPELINE).unwrap();
-    PassManager { verify_each: true }
-        .run(&p, &mut g, |_, _| {})
-        .unwrap();
-    let opts = tmlc_cm4::Options {
-        name: stem.to_string(),
-        header_file_name: "model.h".into(),
-    };
-    let a = tmlc_cm4::emit_c(&g, &opts).unwrap_or_else(|e| panic!("{stem}: {e}"));
-    let b = tmlc_cm4::emit_c(&g, &opts).unwrap();
+    let g = tmlc_tflite::import(&bytes, stem).unwrap_or_else(|e| panic!("{stem}: {e}"));
+    let mut opts = tmlc::CompileOptions::new(stem);
+    opts.header_file_name = "model.h".into();
+    opts.verify_each = true;
+    let mut g1 = g.clone();
+    let a = tmlc::compile(&mut g1, &opts).unwrap_or_else(|e| panic!("{stem}: {e}"));
+    let b = tmlc::compile(&mut g.clone(), &opts).unwrap();
     assert!(
         a.c == b.c && a.h == b.h,
         "{stem}: generated C is not deterministic"
     );
-    (g, a)
+    (g1, a)
 }
 
 /// Compiles `stem` to `dir/model.{c,h}` and returns the outputs' dtypes

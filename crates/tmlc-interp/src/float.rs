@@ -315,3 +315,30 @@ pub(crate) fn softmax(beta: f32, x: &Tensor) -> Result<TensorData, InterpError> 
     }
     Ok(TensorData::F32(out))
 }
+
+/// `batch_norm` over the last axis: `f32(f32(x - mean) / f32(sqrt(f32(var
+/// + epsilon)))) * scale + bias`, each step in f32.
+pub(crate) fn batch_norm(epsilon: f32, operands: &[&Tensor]) -> Result<TensorData, InterpError> {
+    const OP: &str = "batch_norm";
+    let x = view::<f32>(operand(operands, 0, OP)?, OP, "input")?;
+    let param = |i: usize, what: &str| view::<f32>(operand(operands, i, OP)?, OP, what);
+    let (scale, bias, mean, var) = (
+        param(1, "scale")?,
+        param(2, "bias")?,
+        param(3, "mean")?,
+        param(4, "variance")?,
+    );
+    let c = scale.len();
+    if c == 0 {
+        return Ok(TensorData::F32(Vec::new()));
+    }
+    Ok(TensorData::F32(
+        x.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let k = i % c;
+                (v - mean[k]) / (var[k] + epsilon).sqrt() * scale[k] + bias[k]
+            })
+            .collect(),
+    ))
+}

@@ -35,9 +35,12 @@ mod util;
 mod window;
 
 use float::Binary;
+use tmlc_ir::check_op;
 use tmlc_ir::prepare::PrepareError;
-use tmlc_ir::verify::{check_op, check_type};
-use tmlc_ir::{DType, Graph, Op, Tensor, TensorData, TensorType, ValueDef};
+use tmlc_ir::verify::check_type;
+use tmlc_ir::{
+    DType, Graph, Op, SoftmaxAttrs, Tensor, TensorData, TensorType, TransposeAttrs, ValueDef,
+};
 
 /// The largest result (in elements) the interpreter allocates: `2^28`.
 pub const MAX_ELEMENTS: usize = 1 << 28;
@@ -83,7 +86,7 @@ pub enum InterpError {
         reason: String,
     },
     /// The operands or result type break the op's rules (arity, shapes,
-    /// dtypes, attributes), as `tmlc_ir::verify::check_op` reports them.
+    /// dtypes, attributes), as `tmlc_ir::check_op` reports them.
     #[error("`{op}`: {reason}")]
     InvalidOp {
         /// Op name.
@@ -298,7 +301,7 @@ fn checked_numel(shape: &[usize]) -> Option<usize> {
 /// returns the data of a result of type `result`.
 ///
 /// The operands and the result type are first checked against the op's
-/// rules (`tmlc_ir::verify::check_op`), so this is safe to call on
+/// rules (`tmlc_ir::check_op`), so this is safe to call on
 /// arbitrary input.
 pub fn eval_op(
     op: &Op,
@@ -357,8 +360,11 @@ fn form(op: &Op, x: &Tensor, out: &TensorType) -> Result<Form, InterpError> {
 fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorData, InterpError> {
     let x = util::operand(operands, 0, op.name())?;
     match op {
-        Op::Reshape => return Ok(movement::reshape(x)),
+        Op::Reshape(_) => return Ok(movement::reshape(x)),
         Op::Transpose(a) => return movement::transpose(a, x, out),
+        Op::Slice(a) => return movement::slice(a, x, out),
+        Op::Lookup => return movement::lookup(x, util::operand(operands, 1, op.name())?),
+        Op::Softmax(a) => return softmax(a, x, out),
         Op::Concat(a) => return movement::concat(a, operands, out),
         Op::Pad(a) => return movement::pad(a, x, out),
         Op::Quantize => return quantized::quantize(x, out),
@@ -405,10 +411,12 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
         Op::AvgPool2d(a) => quantized::pool2d(a, false, x, out),
         Op::Mean(a) if f => float::mean(a, x),
         Op::Mean(a) => quantized::mean(a, x, out),
-        Op::Softmax(s) if f => float::softmax(s.beta, x),
-        Op::Softmax(s) => quantized::softmax(s.beta, x),
-        Op::Reshape
+        Op::BatchNorm(b) => float::batch_norm(b.epsilon, operands),
+        Op::Reshape(_)
         | Op::Transpose(_)
+        | Op::Slice(_)
+        | Op::Lookup
+        | Op::Softmax(_)
         | Op::Concat(_)
         | Op::Pad(_)
         | Op::Quantize
@@ -416,4 +424,45 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
             "data-movement op reached the arithmetic dispatch",
         )),
     }
+}
+
+/// `softmax` on any axis: rows along the last axis, with the axis moved
+/// there and back by transposes when it is another one.
+fn softmax(a: &SoftmaxAttrs, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
+    let rank = x.ty.shape.len();
+    let axis = a
+        .axis_for(rank)
+        .ok_or_else(|| util::internal("softmax axis out of range"))?;
+    let rows = |t: &Tensor| match form(&Op::Softmax(a.clone()), t, out)? {
+        Form::F32 => float::softmax(a.beta, t),
+        Form::Q8 => quantized::softmax(a.beta, t),
+    };
+    if axis + 1 == rank {
+        return rows(x);
+    }
+    // perm moves `axis` last; its inverse moves it back.
+    let mut perm: Vec<usize> = (0..rank).filter(|&d| d != axis).collect();
+    perm.push(axis);
+    let mut inv = vec![0; rank];
+    for (i, &p) in perm.iter().enumerate() {
+        inv[p] = i;
+    }
+    let moved_ty = |t: &TensorType, perm: &[usize]| TensorType {
+        shape: perm.iter().map(|&p| t.shape[p]).collect(),
+        ..t.clone()
+    };
+    let xt = moved_ty(&x.ty, &perm);
+    let xm = Tensor {
+        data: movement::transpose(&TransposeAttrs { perm: perm.clone() }, x, &xt)?,
+        ty: xt,
+    };
+    let ym = Tensor {
+        data: rows(&xm)?,
+        ty: TensorType {
+            dtype: out.dtype,
+            quant: out.quant.clone(),
+            shape: xm.ty.shape.clone(),
+        },
+    };
+    movement::transpose(&TransposeAttrs { perm: inv }, &ym, out)
 }

@@ -1,13 +1,14 @@
 //! Data movement, generic over every dtype: `reshape`, `transpose`,
-//! `concat` and `pad` move raw stored values and never requantise
-//! (`spec/ir.md` §5.16–5.19). Only `pad` interprets its attribute: the
+//! `concat`, `pad`, `slice` and `lookup` move raw stored values and never
+//! requantise (`spec/ir.md` §5). Only `pad` interprets its attribute: the
 //! padding element is `value` quantized with the result's parameters.
 
 use crate::util::{internal, operand, with_elem, Elem, StridedWalk};
 use crate::InterpError;
 use tmlc_ir::arith::quantize_f32;
 use tmlc_ir::{
-    strides, ConcatAttrs, DType, PadAttrs, Tensor, TensorData, TensorType, TransposeAttrs,
+    strides, ConcatAttrs, DType, PadAttrs, SliceAttrs, Tensor, TensorData, TensorType,
+    TransposeAttrs,
 };
 
 /// `reshape`: the row-major element sequence, unchanged.
@@ -151,5 +152,34 @@ pub(crate) fn pad(a: &PadAttrs, x: &Tensor, out: &TensorType) -> Result<TensorDa
             })
             .collect();
         Ok(T::wrap(res?))
+    })
+}
+
+/// `slice`: `y[i] = x[begin + i * step]` per dimension.
+pub(crate) fn slice(
+    a: &SliceAttrs,
+    x: &Tensor,
+    out: &TensorType,
+) -> Result<TensorData, InterpError> {
+    let in_strides = strides(&x.ty.shape);
+    let start: usize = a.begin.iter().zip(&in_strides).map(|(b, s)| b * s).sum();
+    let steps: Vec<usize> = a.step.iter().zip(&in_strides).map(|(t, s)| t * s).collect();
+    let walk = StridedWalk::new(&out.shape, steps).map(|i| i + start);
+    with_elem!(x.data.dtype(), T => {
+        let v = T::view(&x.data).ok_or_else(|| internal("dtype mismatch"))?;
+        Ok(T::wrap(gather(v, walk)?))
+    })
+}
+
+/// `lookup`: `y[i] = table[byte(x[i])]`.
+pub(crate) fn lookup(x: &Tensor, table: &Tensor) -> Result<TensorData, InterpError> {
+    let bytes: Vec<usize> = match &x.data {
+        TensorData::I8(v) => v.iter().map(|&b| b as u8 as usize).collect(),
+        TensorData::U8(v) => v.iter().map(|&b| b as usize).collect(),
+        d => return Err(internal(&format!("lookup of {} elements", d.dtype()))),
+    };
+    with_elem!(table.data.dtype(), T => {
+        let t = T::view(&table.data).ok_or_else(|| internal("dtype mismatch"))?;
+        Ok(T::wrap(gather(t, bytes.into_iter())?))
     })
 }

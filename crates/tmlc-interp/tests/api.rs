@@ -123,7 +123,7 @@ fn cycle_is_an_error() {
     let b = g.add_node(Op::Relu, vec![a], "b", TensorType::new(DType::F32, [2]));
     g.set_outputs(vec![b]);
     let na = g.producer(a).unwrap();
-    g.set_operand(na, 0, b);
+    g.set_operand(na, 0, b).unwrap();
     let e = tmlc_interp::run(
         &g,
         &[Tensor {
@@ -185,7 +185,7 @@ fn f32_tensor(shape: &[usize], data: Vec<f32>) -> Tensor {
 fn eval_op_matches_run_and_checks_operands() {
     let x = f32_tensor(&[1, 3], vec![1.0, 2.0, 3.0]);
     let out = TensorType::new(DType::F32, [1, 3]);
-    let y = eval_op(&Op::Softmax(SoftmaxAttrs { beta: 1.0 }), &[&x], &out).unwrap();
+    let y = eval_op(&Op::Softmax(SoftmaxAttrs::last_axis(1.0)), &[&x], &out).unwrap();
     let g = graph(
         "graph @t(%x: f32[1,3]) -> (%y) {
   %y = softmax(%x) : f32[1,3]
@@ -252,7 +252,7 @@ fn eval_op_refuses_huge_results() {
 fn eval_op_empty_results() {
     let x = f32_tensor(&[0, 3], vec![]);
     let y = eval_op(
-        &Op::Softmax(SoftmaxAttrs { beta: 1.0 }),
+        &Op::Softmax(SoftmaxAttrs::last_axis(1.0)),
         &[&x],
         &TensorType::new(DType::F32, [0, 3]),
     )

@@ -186,7 +186,10 @@ fn fully_connected_and_matmul_match_real_semantics() {
         let out = TensorType::quantized(DType::I8, [b, n], Quant::per_tensor(s_out, zp_out));
         let a = act(&mut rng);
         check(
-            &Op::FullyConnected(FullyConnectedAttrs { act: a }),
+            &Op::FullyConnected(FullyConnectedAttrs {
+                keep_dims: false,
+                act: a,
+            }),
             &[&x, &w],
             &[&deq(&x), &deq(&w)],
             &out,
@@ -374,7 +377,7 @@ fn activations_match_real_semantics() {
         let beta = scale(&mut rng, 0.5, 2.0);
         let out = TensorType::quantized(DType::I8, [32, 8], Quant::per_tensor(1.0 / 256.0, -128));
         check(
-            &Op::Softmax(SoftmaxAttrs { beta }),
+            &Op::Softmax(SoftmaxAttrs::last_axis(beta)),
             &[&x8],
             &[&deq(&x8)],
             &out,

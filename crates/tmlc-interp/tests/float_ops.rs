@@ -69,7 +69,7 @@ fn fully_connected_bias_act_and_keep_dims() {
         &format!(
             "graph @t(%x: f32[1,2,3]) -> (%y) {{
   {w}
-  %y = fully_connected(%x, %w, %b) {{act = relu6}} : f32[1,2,2]
+  %y = fully_connected(%x, %w, %b) {{act = relu6, keep_dims = true}} : f32[1,2,2]
 }}"
         ),
         &[&x],

@@ -361,7 +361,7 @@ fn concat_and_reshape_copy_raw_values() {
     let y = run_i8(
         "graph @t(%a: i8[2,1] q(0.5, 3), %b: i8[2,2] q(0.5, 3)) -> (%y) {
   %c = concat(%a, %b) {axis = 1} : i8[2,3] q(0.5, 3)
-  %y = reshape(%c) : i8[3,2] q(0.5, 3)
+  %y = reshape(%c) {shape = [3, 2]} : i8[3,2] q(0.5, 3)
 }",
         &[&[1, 2], &[-1, -2, -3, -4]],
     );
@@ -370,18 +370,18 @@ fn concat_and_reshape_copy_raw_values() {
 
 #[test]
 fn pad_quantizes_its_value() {
-    // value 1.0 with q(0.5, -3): -3 + 2 = -1. Raw values are copied unchanged.
+    // value 1.0 with q(0.25, 7): 7 + 4 = 11. Raw values are copied unchanged.
     let y = run_i8(
         "graph @t(%x: i8[1,2] q(0.25, 7)) -> (%y) {
-  %y = pad(%x) {before = [0, 1], after = [1, 0], value = 1.0} : i8[2,3] q(0.5, -3)
+  %y = pad(%x) {before = [0, 1], after = [1, 0], value = 1.0} : i8[2,3] q(0.25, 7)
 }",
         &[&[10, -20]],
     );
-    assert_eq!(y, [-1, 10, -20, -1, -1, -1]);
+    assert_eq!(y, [11, 10, -20, 11, 11, 11]);
     // Saturating pad value.
     let y = run_i8(
         "graph @t(%x: i8[1] q(0.25, 7)) -> (%y) {
-  %y = pad(%x) {before = [1], after = [0], value = 1000.0} : i8[2] q(0.5, -3)
+  %y = pad(%x) {before = [1], after = [0], value = 1000.0} : i8[2] q(0.25, 7)
 }",
         &[&[0]],
     );

@@ -28,16 +28,17 @@ fn transpose_and_reshape_any_dtype() {
     let g = graph(
         "graph @t(%x: i32[2,3]) -> (%y, %r) {
   %y = transpose(%x) {perm = [1, 0]} : i32[3,2]
-  %r = reshape(%y) : i32[6]
+  %r = reshape(%y) {shape = [6]} : i32[6]
 }",
     );
     let out = run(&g, vec![TensorData::I32(vec![1, 2, 3, 4, 5, 6])]);
     assert_eq!(out[0], TensorData::I32(vec![1, 4, 2, 5, 3, 6]));
     assert_eq!(out[1], TensorData::I32(vec![1, 4, 2, 5, 3, 6]));
-    // Quantized tensors move raw values, whatever the parameters.
+    // Quantized tensors move raw values (the result has the operand's
+    // parameters).
     let y = run_i8(
         "graph @t(%x: i8[2,2] q(0.5, 3)) -> (%y) {
-  %y = transpose(%x) {perm = [1, 0]} : i8[2,2] q(4.0, -7)
+  %y = transpose(%x) {perm = [1, 0]} : i8[2,2] q(0.5, 3)
 }",
         &[&[1, 2, 3, 4]],
     );

@@ -122,6 +122,7 @@ pub fn activation_range(
         Relu => (lo.max(q(0.0)), hi),
         Relu6 => (lo.max(q(0.0)), hi.min(q(6.0))),
         ReluN1To1 => (lo.max(q(-1.0)), hi.min(q(1.0))),
+        Clamp { lo: a, hi: b } => (lo.max(q(a)), hi.min(q(b))),
     }
 }
 

@@ -13,6 +13,7 @@ use petgraph::Direction;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fmt;
+use std::mem;
 
 /// A source position in the text form (1-based line and column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -104,6 +105,104 @@ pub struct Graph {
     inputs: Vec<ValueId>,
     outputs: Vec<ValueId>,
     names: HashMap<String, ValueId>,
+    /// Use lists, indexed like `values`: every `(node, operand index)`
+    /// reading the value, kept in sync by every edit.
+    users: Vec<Vec<(NodeId, usize)>>,
+    phase: Phase,
+}
+
+/// How far a graph has come through the pipeline: the invariants that
+/// hold at this point, beyond those of every graph (checked by the
+/// verifier, see `spec/ir.md` §3.4). Phases only move forward.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// As a frontend or the text form made it: no further invariant.
+    #[default]
+    Imported,
+    /// Canonicalised: no `batch_norm`, no identity reshapes, transposes or
+    /// single-operand concats.
+    Canonical,
+    /// Quantized: canonical, and no arithmetic op has an f32 result.
+    Quantized,
+    /// Lowered for code generation: canonical, and every element-wise op on
+    /// an 8-bit operand with an 8-bit result is a `lookup` table. (A
+    /// quantized graph stays quantized through lowering; that is not
+    /// checked again.)
+    Lowered,
+}
+
+impl Phase {
+    /// Every phase, in order.
+    pub const ALL: [Phase; 4] = [
+        Phase::Imported,
+        Phase::Canonical,
+        Phase::Quantized,
+        Phase::Lowered,
+    ];
+
+    /// Text-form name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Imported => "imported",
+            Phase::Canonical => "canonical",
+            Phase::Quantized => "quantized",
+            Phase::Lowered => "lowered",
+        }
+    }
+
+    /// Parses a text-form name.
+    pub fn from_name(s: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.name() == s)
+    }
+}
+
+/// A graph edit that cannot be made. Each is a bug in the caller (or, for
+/// [`GraphError::Type`], an op that cannot take these operands); the graph
+/// is left unchanged.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GraphError {
+    /// A value id that is not live.
+    #[error("value #{0} is not a live value of the graph")]
+    DanglingValue(usize),
+    /// A node id that is not live.
+    #[error("node #{0} is not a live node of the graph")]
+    DanglingNode(usize),
+    /// An operand index past the node's operand list.
+    #[error("`%{value}` has {count} operands, there is no operand #{index}")]
+    OperandIndex {
+        /// The node's result name.
+        value: String,
+        /// The index asked for.
+        index: usize,
+        /// The node's operand count.
+        count: usize,
+    },
+    /// The edit would make a node read its own result (a cycle).
+    #[error("`%{0}` would read its own result")]
+    SelfUse(String),
+    /// The value still has uses (or is a graph output).
+    #[error("`%{0}` is still used")]
+    StillUsed(String),
+    /// The op does not accept these operands (the type rule's message).
+    #[error("`{op}`: {message}")]
+    Type {
+        /// Op name.
+        op: &'static str,
+        /// The broken rule.
+        message: String,
+    },
+}
+
+/// How [`Graph::add_op`] and the insertion methods type a new result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResultType {
+    /// Inferred ([`crate::infer_type`]); a free quantization stays unset,
+    /// so this is for float results and ops whose rule fixes it.
+    Inferred,
+    /// Inferred, with this quantization (for ops whose rule leaves it free).
+    Quantized(crate::Quant),
+    /// Exactly this type (checked against the op's rule).
+    Given(TensorType),
 }
 
 /// True when `s` is a valid value or graph name: non-empty, made of ASCII
@@ -158,7 +257,19 @@ impl Graph {
         let id = ValueId(self.values.len() as u32);
         self.names.insert(v.name.clone(), id);
         self.values.push(Some(v));
+        self.users.push(Vec::new());
         id
+    }
+
+    /// The graph's phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Records that the graph has reached `phase` (the verifier then checks
+    /// its invariants).
+    pub fn set_phase(&mut self, phase: Phase) {
+        self.phase = phase;
     }
 
     /// Adds a graph input. The name is made unique with [`Graph::fresh_name`].
@@ -185,9 +296,11 @@ impl Graph {
         })
     }
 
-    /// Adds an op node whose result has type `ty`; returns the result value.
+    /// Adds an op node whose result has type `ty`, unchecked (frontends and
+    /// the parser build first and verify after); returns the result value.
     /// The name is made unique with [`Graph::fresh_name`]. Operands must be
-    /// live values of this graph.
+    /// live values of this graph. [`Graph::add_op`] infers and checks the
+    /// type instead.
     pub fn add_node(
         &mut self,
         op: Op,
@@ -210,12 +323,123 @@ impl Graph {
             def: ValueDef::Node(nid),
             loc: None,
         });
-        for (i, v) in operands.iter().enumerate() {
-            if let Some(p) = self.producer(*v) {
-                self.nodes.add_edge(p.ix(), nix, i);
-            }
+        for (i, &v) in operands.iter().enumerate() {
+            self.link(nid, i, v);
         }
         result
+    }
+
+    /// The type `ty` asks for, for `op` on `operands` (checked).
+    fn result_type(
+        &self,
+        op: &Op,
+        operands: &[ValueId],
+        ty: ResultType,
+    ) -> Result<TensorType, GraphError> {
+        let mut tys = Vec::with_capacity(operands.len());
+        for &v in operands {
+            tys.push(&self.live_value(v)?.ty);
+        }
+        let type_err = |message| GraphError::Type {
+            op: op.name(),
+            message,
+        };
+        let t = match ty {
+            ResultType::Given(t) => t,
+            ResultType::Inferred => crate::infer_type(op, &tys).map_err(type_err)?,
+            ResultType::Quantized(q) => TensorType {
+                quant: Some(q),
+                ..crate::infer_type(op, &tys).map_err(type_err)?
+            },
+        };
+        crate::verify::check_type(&t).map_err(type_err)?;
+        crate::check_op(op, &tys, &t).map_err(type_err)?;
+        Ok(t)
+    }
+
+    /// Adds an op node with a checked result type ([`ResultType`]); returns
+    /// the result value. Nothing changes on error.
+    pub fn add_op(
+        &mut self,
+        op: Op,
+        operands: Vec<ValueId>,
+        name: &str,
+        ty: ResultType,
+    ) -> Result<ValueId, GraphError> {
+        let t = self.result_type(&op, &operands, ty)?;
+        Ok(self.add_node(op, operands, name, t))
+    }
+
+    /// Inserts `op(v, extra...)` after `v` and moves every use of `v`
+    /// (operands and graph outputs) to the new result, which is returned.
+    pub fn insert_after(
+        &mut self,
+        v: ValueId,
+        op: Op,
+        extra: Vec<ValueId>,
+        name: &str,
+        ty: ResultType,
+    ) -> Result<ValueId, GraphError> {
+        let mut operands = vec![v];
+        operands.extend(extra);
+        let t = self.result_type(&op, &operands, ty)?;
+        let old_uses = self.uses(v);
+        let r = self.add_node(op, operands, name, t);
+        for (n, i) in old_uses {
+            self.relink(n, i, r);
+        }
+        for o in &mut self.outputs {
+            if *o == v {
+                *o = r;
+            }
+        }
+        Ok(r)
+    }
+
+    /// Inserts `op(x, extra...)` on operand `i` of node `n`, where `x` is
+    /// that operand, and makes the node read the new result instead (only
+    /// this use of `x` changes). Returns the new result.
+    pub fn insert_before(
+        &mut self,
+        n: NodeId,
+        i: usize,
+        op: Op,
+        extra: Vec<ValueId>,
+        name: &str,
+        ty: ResultType,
+    ) -> Result<ValueId, GraphError> {
+        let x = self.operand(n, i)?;
+        let mut operands = vec![x];
+        operands.extend(extra);
+        let t = self.result_type(&op, &operands, ty)?;
+        let r = self.add_node(op, operands, name, t);
+        self.relink(n, i, r);
+        Ok(r)
+    }
+
+    /// Replaces the op and operands of node `n`; its result value (name,
+    /// type, uses) stays. The new op must produce the result's type.
+    pub fn replace_node(
+        &mut self,
+        n: NodeId,
+        op: Op,
+        operands: Vec<ValueId>,
+    ) -> Result<(), GraphError> {
+        let result = self.live_node(n)?.result;
+        if operands.contains(&result) {
+            return Err(GraphError::SelfUse(self.value(result).name.clone()));
+        }
+        let ty = self.value(result).ty.clone();
+        self.result_type(&op, &operands, ResultType::Given(ty))?;
+        self.unlink_all(n);
+        if let Some(node) = self.nodes.node_weight_mut(n.ix()) {
+            node.op = op;
+            node.operands = operands.clone();
+        }
+        for (i, v) in operands.into_iter().enumerate() {
+            self.link(n, i, v);
+        }
+        Ok(())
     }
 
     /// Sets the graph outputs.
@@ -236,6 +460,16 @@ impl Graph {
     /// The value `id`, if it is live.
     pub fn try_value(&self, id: ValueId) -> Option<&Value> {
         self.values.get(id.index()).and_then(|v| v.as_ref())
+    }
+
+    fn live_value(&self, id: ValueId) -> Result<&Value, GraphError> {
+        self.try_value(id)
+            .ok_or(GraphError::DanglingValue(id.index()))
+    }
+
+    fn live_node(&self, id: NodeId) -> Result<&Node, GraphError> {
+        self.try_node(id)
+            .ok_or(GraphError::DanglingNode(id.index()))
     }
 
     /// The value `id`.
@@ -327,7 +561,21 @@ impl Graph {
         }
     }
 
-    /// Replaces the op of node `id` (operands and result stay).
+    /// Operand `i` of node `n`.
+    pub fn operand(&self, n: NodeId, i: usize) -> Result<ValueId, GraphError> {
+        let node = self.live_node(n)?;
+        node.operands
+            .get(i)
+            .copied()
+            .ok_or_else(|| GraphError::OperandIndex {
+                value: self.value(node.result).name.clone(),
+                index: i,
+                count: node.operands.len(),
+            })
+    }
+
+    /// Replaces the op of node `id`, keeping operands and result (the
+    /// caller keeps the types consistent; the verifier checks).
     pub fn set_op(&mut self, id: NodeId, op: Op) {
         if let Some(n) = self.nodes.node_weight_mut(id.ix()) {
             n.op = op;
@@ -353,49 +601,132 @@ impl Graph {
         self.nodes.node_count()
     }
 
-    /// Every use of `v` as an operand: `(node, operand index)`, in node order.
+    /// Every use of `v` as an operand: `(node, operand index)`, in node
+    /// order (from the use list: no scan of the graph).
     pub fn uses(&self, v: ValueId) -> Vec<(NodeId, usize)> {
-        let mut out = Vec::new();
-        for n in self.node_ids() {
-            for (i, o) in self.node(n).operands.iter().enumerate() {
-                if *o == v {
-                    out.push((n, i));
-                }
-            }
-        }
+        let mut out = self.users.get(v.index()).cloned().unwrap_or_default();
+        out.sort();
         out
+    }
+
+    /// Number of uses of `v` as an operand (graph outputs not counted).
+    pub fn use_count(&self, v: ValueId) -> usize {
+        self.users.get(v.index()).map_or(0, Vec::len)
     }
 
     /// True when `v` is an operand of some node or a graph output.
     pub fn is_used(&self, v: ValueId) -> bool {
-        self.outputs.contains(&v) || self.nodes.node_weights().any(|n| n.operands.contains(&v))
+        self.use_count(v) > 0 || self.outputs.contains(&v)
     }
 
-    /// Sets operand `i` of node `n` to `v`, keeping the edges in sync.
-    pub fn set_operand(&mut self, n: NodeId, i: usize, v: ValueId) {
-        let old_edges: Vec<_> = self
-            .nodes
-            .edges_directed(n.ix(), Direction::Incoming)
-            .filter(|e| *e.weight() == i)
-            .map(|e| e.id())
-            .collect();
-        for e in old_edges {
-            self.nodes.remove_edge(e);
-        }
-        if let Some(node) = self.nodes.node_weight_mut(n.ix()) {
-            if let Some(slot) = node.operands.get_mut(i) {
-                *slot = v;
-            }
+    /// Records operand `i` of `n` reading `v`: use list and edge.
+    fn link(&mut self, n: NodeId, i: usize, v: ValueId) {
+        if let Some(u) = self.users.get_mut(v.index()) {
+            u.push((n, i));
         }
         if let Some(p) = self.producer(v) {
             self.nodes.add_edge(p.ix(), n.ix(), i);
         }
     }
 
-    /// Replaces every use of `old` (operands and graph outputs) with `new`.
+    /// Forgets operand `i` of `n` (reading `v`): use list and edge.
+    fn unlink(&mut self, n: NodeId, i: usize, v: ValueId) {
+        if let Some(u) = self.users.get_mut(v.index()) {
+            u.retain(|&x| x != (n, i));
+        }
+        let edges: Vec<_> = self
+            .nodes
+            .edges_directed(n.ix(), Direction::Incoming)
+            .filter(|e| *e.weight() == i)
+            .map(|e| e.id())
+            .collect();
+        for e in edges {
+            self.nodes.remove_edge(e);
+        }
+    }
+
+    fn unlink_all(&mut self, n: NodeId) {
+        let ops = self
+            .try_node(n)
+            .map(|x| x.operands.clone())
+            .unwrap_or_default();
+        for (i, v) in ops.into_iter().enumerate() {
+            self.unlink(n, i, v);
+        }
+    }
+
+    /// Points operand `i` of `n` (which exists) at `v`.
+    fn relink(&mut self, n: NodeId, i: usize, v: ValueId) {
+        let Some(old) = self.try_node(n).and_then(|x| x.operands.get(i)).copied() else {
+            return;
+        };
+        self.unlink(n, i, old);
+        if let Some(node) = self.nodes.node_weight_mut(n.ix()) {
+            node.operands[i] = v;
+        }
+        self.link(n, i, v);
+    }
+
+    /// Sets operand `i` of node `n` to `v`, keeping edges and use lists in
+    /// sync.
+    pub fn set_operand(&mut self, n: NodeId, i: usize, v: ValueId) -> Result<(), GraphError> {
+        self.operand(n, i)?;
+        self.live_value(v)?;
+        if self.producer(v) == Some(n) {
+            return Err(GraphError::SelfUse(self.value(v).name.clone()));
+        }
+        self.relink(n, i, v);
+        Ok(())
+    }
+
+    /// Appends `v` to the operands of node `n`.
+    pub fn add_operand(&mut self, n: NodeId, v: ValueId) -> Result<(), GraphError> {
+        let node = self.live_node(n)?;
+        if node.result == v {
+            return Err(GraphError::SelfUse(self.value(v).name.clone()));
+        }
+        self.live_value(v)?;
+        let i = node.operands.len();
+        if let Some(node) = self.nodes.node_weight_mut(n.ix()) {
+            node.operands.push(v);
+        }
+        self.link(n, i, v);
+        Ok(())
+    }
+
+    /// Removes operand `i` of node `n`; later operands move down by one.
+    pub fn remove_operand(&mut self, n: NodeId, i: usize) -> Result<ValueId, GraphError> {
+        let v = self.operand(n, i)?;
+        self.unlink_all(n);
+        let mut ops = mem::take(&mut self.nodes[n.ix()].operands);
+        ops.remove(i);
+        for (k, &o) in ops.iter().enumerate() {
+            self.link(n, k, o);
+        }
+        self.nodes[n.ix()].operands = ops;
+        Ok(v)
+    }
+
+    /// Replaces every use of `old` (operands and graph outputs) with `new`,
+    /// except in the node that produces `new` (which may read `old`, e.g. a
+    /// `quantize` just inserted after it). If `new` depends on `old`
+    /// through other nodes, use [`Graph::insert_after`] or
+    /// [`Graph::replace_uses_except`]: this would make a cycle.
     pub fn replace_all_uses(&mut self, old: ValueId, new: ValueId) {
+        let except: Vec<NodeId> = self.producer(new).into_iter().collect();
+        self.replace_uses_except(old, new, &except);
+    }
+
+    /// Replaces every use of `old` with `new` except in the nodes of
+    /// `except`; graph outputs are replaced too.
+    pub fn replace_uses_except(&mut self, old: ValueId, new: ValueId, except: &[NodeId]) {
+        if old == new {
+            return;
+        }
         for (n, i) in self.uses(old) {
-            self.set_operand(n, i, new);
+            if !except.contains(&n) {
+                self.relink(n, i, new);
+            }
         }
         for o in &mut self.outputs {
             if *o == old {
@@ -404,22 +735,32 @@ impl Graph {
         }
     }
 
-    /// Removes node `id` and its result value. The result must be unused.
-    pub fn remove_node(&mut self, id: NodeId) {
-        if let Some(node) = self.nodes.remove_node(id.ix()) {
-            self.drop_value(node.result);
+    /// Removes node `id` and its result value. The result must be unused
+    /// (not an operand, not a graph output).
+    pub fn remove_node(&mut self, id: NodeId) -> Result<(), GraphError> {
+        let r = self.live_node(id)?.result;
+        if self.is_used(r) {
+            return Err(GraphError::StillUsed(self.value(r).name.clone()));
         }
+        self.unlink_all(id);
+        self.nodes.remove_node(id.ix());
+        self.drop_value(r);
+        Ok(())
     }
 
-    /// Removes a constant or an op's result that has no uses, or an unused
-    /// graph input (which changes the graph's signature).
-    pub fn remove_value(&mut self, id: ValueId) {
+    /// Removes an unused value: a constant, an op's result (with its node),
+    /// or a graph input (which changes the graph's signature).
+    pub fn remove_value(&mut self, id: ValueId) -> Result<(), GraphError> {
         if let Some(n) = self.producer(id) {
-            self.remove_node(n);
-        } else {
-            self.inputs.retain(|&i| i != id);
-            self.drop_value(id);
+            return self.remove_node(n);
         }
+        self.live_value(id)?;
+        if self.is_used(id) {
+            return Err(GraphError::StillUsed(self.value(id).name.clone()));
+        }
+        self.inputs.retain(|&i| i != id);
+        self.drop_value(id);
+        Ok(())
     }
 
     fn drop_value(&mut self, id: ValueId) {
@@ -434,6 +775,7 @@ impl Graph {
     /// that produced it (if any). The type is kept.
     pub fn make_const(&mut self, id: ValueId, data: TensorData) {
         if let Some(n) = self.producer(id) {
+            self.unlink_all(n);
             self.nodes.remove_node(n.ix());
         }
         self.value_mut(id).def = ValueDef::Const(data);
@@ -511,6 +853,25 @@ impl Graph {
             .collect();
         v.sort();
         v
+    }
+
+    /// The use lists hold exactly the operand relation (verifier use).
+    pub(crate) fn use_lists_consistent(&self) -> bool {
+        let mut want: Vec<Vec<(NodeId, usize)>> = vec![Vec::new(); self.users.len()];
+        for n in self.node_ids() {
+            for (i, v) in self.node(n).operands.iter().enumerate() {
+                match want.get_mut(v.index()) {
+                    Some(u) => u.push((n, i)),
+                    None => return false,
+                }
+            }
+        }
+        self.users.len() == self.values.len()
+            && want.iter().zip(&self.users).all(|(w, u)| {
+                let mut u = u.clone();
+                u.sort();
+                *w == u
+            })
     }
 
     /// The name table maps exactly the live values' names (verifier use).

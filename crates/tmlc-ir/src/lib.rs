@@ -28,9 +28,11 @@
 #![deny(missing_docs)]
 
 pub mod arith;
+pub mod attr;
 mod data;
 mod dtype;
 mod graph;
+pub mod infer;
 mod op;
 pub mod prepare;
 pub mod text;
@@ -39,7 +41,11 @@ pub mod verify;
 
 pub use data::{Tensor, TensorData};
 pub use dtype::DType;
-pub use graph::{is_valid_name, sanitize_name, Graph, Loc, Node, NodeId, Value, ValueDef, ValueId};
+pub use graph::{
+    is_valid_name, sanitize_name, Graph, GraphError, Loc, Node, NodeId, Phase, ResultType, Value,
+    ValueDef, ValueId,
+};
+pub use infer::{check_op, infer_type};
 pub use op::*;
 pub use text::{parse, print, ParseError};
 pub use types::{broadcast_strides, numel, strides, Quant, TensorType};

@@ -28,8 +28,8 @@ use crate::schema::{
 use crate::TfliteError;
 use tmlc_ir::{
     numel, Activation, BinaryAttrs, ClipAttrs, ConcatAttrs, Conv2dAttrs, DType,
-    FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, SoftmaxAttrs,
-    TensorData, TensorType, TransposeAttrs, ValueId,
+    FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, ReshapeAttrs,
+    SoftmaxAttrs, TensorData, TensorType, TransposeAttrs, ValueId,
 };
 
 /// Builtin codes the frontend maps.
@@ -310,15 +310,22 @@ pub(crate) fn convert(
         op::RESHAPE => {
             let x = imp.operand(io.req(0, ctx)?, ctx)?;
             let ty = out_ty(imp, &io, ctx, None)?;
-            imp.add_result(ctx, io.out, Op::Reshape, vec![x], ty)
-                .map(drop)
+            let shape = ty.shape.clone();
+            imp.add_result(
+                ctx,
+                io.out,
+                Op::Reshape(ReshapeAttrs { shape }),
+                vec![x],
+                ty,
+            )
+            .map(drop)
         }
         op::SOFTMAX => {
             let beta = match opr.options(ot::SOFTMAX)? {
                 Some(o) => o.scalar(opts::softmax::BETA, 0.0f32)?,
                 None => 0.0,
             };
-            unary(imp, ctx, &io, Op::Softmax(SoftmaxAttrs { beta }))
+            unary(imp, ctx, &io, Op::Softmax(SoftmaxAttrs::last_axis(beta)))
         }
         op::PAD | op::PADV2 => pad(imp, ctx, &io, code == op::PADV2),
         op::MEAN => mean(imp, ctx, &io, opr),
@@ -549,16 +556,26 @@ fn fully_connected(
             quant: xty.quant.clone(),
         };
         let name = format!("{}_flat", imp.g.value(x).name);
-        x = imp.add_node(ctx, Op::Reshape, vec![x], &name, flat);
+        let shape = flat.shape.clone();
+        x = imp.add_node(
+            ctx,
+            Op::Reshape(ReshapeAttrs { shape }),
+            vec![x],
+            &name,
+            flat,
+        );
     }
     let b = bias(imp, io.opt(2), xty.quant.is_some(), ctx)?;
     let ty = out_ty(imp, io, ctx, Some(F32_I8))?;
     let mut operands = vec![x, w];
     operands.extend(b);
+    // keep_num_dims matters only where it changes the result's shape.
+    let rows = numel(&imp.ty(x).shape) / k.max(1);
+    let keep_dims = ty.shape != [rows, wty.shape[0]];
     imp.add_result(
         ctx,
         io.out,
-        Op::FullyConnected(FullyConnectedAttrs { act }),
+        Op::FullyConnected(FullyConnectedAttrs { act, keep_dims }),
         operands,
         ty,
     )

@@ -342,7 +342,7 @@ fn concat_softmax_and_unary_activations() {
             Op::HardSwish,
             Op::Sigmoid,
             Op::Tanh,
-            Op::Softmax(tmlc_ir::SoftmaxAttrs { beta: 0.5 }),
+            Op::Softmax(tmlc_ir::SoftmaxAttrs::last_axis(0.5)),
         ]
     );
 }
@@ -392,7 +392,7 @@ fn batch_matmul_mean_transpose_reshape() {
                 axes: vec![1, 2],
                 keep_dims: false
             }),
-            Op::Reshape,
+            Op::Reshape(tmlc_ir::ReshapeAttrs { shape: vec![1, 2] }),
         ]
     );
     // Paddings, axes, perm and shape tensors are attributes, not values.

@@ -47,7 +47,7 @@ pub struct CompileArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text, requires = "report")]
     pub report_format: ReportFormat,
     /// Pass pipeline run before code generation.
-    #[arg(long, value_name = "PASSES", default_value = tmlc_passes::DEFAULT_PIPELINE)]
+    #[arg(long, value_name = "PASSES", default_value = tmlc::passes::DEFAULT_PIPELINE)]
     pub passes: String,
 }
 
@@ -76,8 +76,9 @@ pub struct OptArgs {
     /// Input model: textual IR (.tir, `-` for standard input) or .tflite.
     #[arg(required_unless_present = "list_passes")]
     pub input: Option<PathBuf>,
-    /// Comma-separated pass pipeline, e.g. `dce,fold-constants`.
-    /// Default: the standard pipeline (see --list-passes).
+    /// Comma-separated pass pipeline with per-pass options, e.g.
+    /// `fold-constants{max-elems=4096},dce`. Default: the standard
+    /// pipeline (see --list-passes).
     #[arg(long, short = 'p', value_name = "PASSES")]
     pub passes: Option<String>,
     /// Write the result here instead of standard output.
@@ -92,7 +93,8 @@ pub struct OptArgs {
     /// Print per-pass timing to standard error.
     #[arg(short, long)]
     pub verbose: bool,
-    /// List the available passes and the default pipeline, then exit.
+    /// List the available passes, their options and the default pipeline,
+    /// then exit.
     #[arg(long)]
     pub list_passes: bool,
 }

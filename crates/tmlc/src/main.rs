@@ -1,7 +1,8 @@
-//! `tmlc`: the command-line driver. The only crate that prints or exits.
+//! `tmlc`: the command line. It parses arguments, calls the `tmlc`
+//! library, prints and exits; nothing else prints or exits.
 
 mod cli;
-mod driver;
+mod commands;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    match driver::run(cli) {
+    match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -6,8 +6,20 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tmlc_cm4::{emit_c, Artifacts, Options};
+use tmlc_cm4::{Artifacts, EmitError, Options};
 use tmlc_ir::{Activation, Conv2dAttrs, DType, Graph, Op, Tensor, TensorData};
+
+/// Canonicalises and lowers `g` as the driver does
+/// (`tmlc_passes::canonical_pipeline`, `lowering_pipeline`) and emits C.
+pub fn emit_c(g: &Graph, o: &Options) -> Result<Artifacts, EmitError> {
+    let mut g = g.clone();
+    let mut cx = tmlc_passes::PassContext::new(true);
+    tmlc_passes::canonical_pipeline()
+        .then_all(tmlc_passes::lowering_pipeline())
+        .run(&mut g, &mut cx)
+        .map_err(|e| EmitError::InvalidGraph(e.to_string()))?;
+    tmlc_cm4::emit_c(&g, o)
+}
 
 /// Deterministic inputs: f32 in [-3, 3], integers over their whole range.
 pub use tmlc_filetests::sample_inputs;
@@ -332,7 +344,9 @@ impl B {
             .map(|&v| self.g.value(v).ty.clone())
             .collect();
         let refs: Vec<&tmlc_ir::TensorType> = tys.iter().collect();
-        ty.shape = tmlc_ir::verify::infer_shape(&op, &refs, &ty).unwrap_or_else(|e| panic!("{e}"));
+        ty.shape = tmlc_ir::infer_type(&op, &refs)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .shape;
         let nm = self.fresh("v");
         self.g.add_node(op, operands.to_vec(), &nm, ty)
     }

@@ -7,7 +7,7 @@
 //! text is already ordered), and a cycle is an error at one of its ops.
 //! The parser has no recursion and never panics.
 
-use super::print::op_attrs;
+use crate::attr::{parse_f32, AttrError, AttrReader, AttrText};
 use crate::*;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while, take_while1};
@@ -16,7 +16,7 @@ use nom::combinator::{opt, recognize};
 use nom::multi::{many0_count, separated_list0};
 use nom::sequence::{pair, preceded};
 use nom::IResult;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 /// A text-form error with its position.
@@ -244,34 +244,20 @@ fn data(i: &str) -> R<'_, DataAst<'_>> {
     Ok((i, DataAst::List(l)))
 }
 
-struct AttrAst<'a> {
-    key: &'a str,
-    val: Vec<&'a str>,
-    is_list: bool,
-}
-
-fn attr(i: &str) -> R<'_, AttrAst<'_>> {
+/// `key = value`: a scalar, a list, or a call `name(a, b)`.
+fn attr(i: &str) -> R<'_, (&str, AttrText<'_>)> {
     let (i, key) = expect("an attribute name", ident)(i)?;
     let (i, _) = sym("=", "`=`")(i)?;
     if let Ok((i, v)) = scalar_list(i) {
-        return Ok((
-            i,
-            AttrAst {
-                key,
-                val: v,
-                is_list: true,
-            },
-        ));
+        return Ok((i, (key, AttrText::List(v))));
     }
     let (i, v) = expect("an attribute value", scalar)(i)?;
-    Ok((
-        i,
-        AttrAst {
-            key,
-            val: vec![v],
-            is_list: false,
-        },
-    ))
+    if let Ok((i, _)) = lex(char::<_, PErr>('('))(i) {
+        let (i, args) = separated_list0(lex(char(',')), scalar)(i)?;
+        let (i, _) = sym(")", "`,` or `)`")(i)?;
+        return Ok((i, (key, AttrText::Call(v, args))));
+    }
+    Ok((i, (key, AttrText::Scalar(v))))
 }
 
 enum RhsAst<'a> {
@@ -279,7 +265,7 @@ enum RhsAst<'a> {
     Op {
         name: &'a str,
         operands: Vec<&'a str>,
-        attrs: Vec<AttrAst<'a>>,
+        attrs: Vec<(&'a str, AttrText<'a>)>,
         ty: TypeAst<'a>,
     },
 }
@@ -334,6 +320,7 @@ fn stmt(i: &str) -> R<'_, StmtAst<'_>> {
 
 struct GraphAst<'a> {
     name: &'a str,
+    phase: Option<&'a str>,
     params: Vec<(&'a str, TypeAst<'a>)>,
     outputs: Vec<&'a str>,
     stmts: Vec<StmtAst<'a>>,
@@ -356,7 +343,8 @@ fn graph(i: &str) -> R<'_, GraphAst<'_>> {
     let (i, _) = sym("(", "`(`")(i)?;
     let (i, outputs) = separated_list0(lex(char(',')), vref)(i)?;
     let (i, _) = sym(")", "`,` or `)` or an output `%name`")(i)?;
-    let (i, _) = sym("{", "`{`")(i)?;
+    let (i, phase) = opt(preceded(lex(tag("phase")), expect("a phase name", ident)))(i)?;
+    let (i, _) = sym("{", "`phase` or `{`")(i)?;
     let mut stmts = Vec::new();
     let mut i = i;
     loop {
@@ -384,6 +372,7 @@ fn graph(i: &str) -> R<'_, GraphAst<'_>> {
         i,
         GraphAst {
             name,
+            phase,
             params,
             outputs,
             stmts,
@@ -451,11 +440,7 @@ impl<'s> Cx<'s> {
     }
 
     fn float(&self, tok: &str) -> Result<f32, ParseError> {
-        let ok = tok.bytes().any(|b| b.is_ascii_digit()) || matches!(tok, "inf" | "-inf" | "NaN");
-        match tok.parse::<f32>() {
-            Ok(v) if ok => Ok(v),
-            _ => Err(self.err(tok, format!("expected a number, found `{tok}`"))),
-        }
+        parse_f32(tok).map_err(|e| self.err(e.at, e.message))
     }
 
     fn ty(&self, t: &TypeAst<'_>) -> Result<TensorType, ParseError> {
@@ -600,254 +585,20 @@ impl<'s> Cx<'s> {
     }
 }
 
-/// Typed access to an op's attributes, reporting unknown, duplicate, missing
-/// and ill-typed ones at their position.
-struct Attrs<'a, 'c> {
-    cx: &'c Cx<'c>,
-    op_at: &'a str,
-    op: &'a str,
-    items: Vec<&'c AttrAst<'a>>,
-}
-
-impl<'a, 'c> Attrs<'a, 'c> {
-    fn take(&mut self, key: &str) -> Option<&'c AttrAst<'a>> {
-        let pos = self.items.iter().position(|a| a.key == key)?;
-        Some(self.items.remove(pos))
+fn build_op<'a>(
+    cx: &Cx<'_>,
+    name: &'a str,
+    attrs: Vec<(&'a str, AttrText<'a>)>,
+) -> Result<Op, ParseError> {
+    let to_err = |e: AttrError<'_>| cx.err(e.at, e.message);
+    let mut r = AttrReader::new(name, attrs).map_err(to_err)?;
+    match Op::from_text(name, &mut r) {
+        Some(op) => op.map_err(to_err),
+        None => Err(cx.err(
+            name,
+            format!("unknown op `{name}` (known ops: {})", Op::NAMES.join(", ")),
+        )),
     }
-    fn missing(&self, key: &str) -> ParseError {
-        self.cx
-            .err(self.op_at, format!("`{}` needs attribute `{key}`", self.op))
-    }
-    fn scalar(&self, a: &'c AttrAst<'a>) -> Result<&'a str, ParseError> {
-        if a.is_list || a.val.len() != 1 {
-            return Err(self.cx.err(
-                a.key,
-                format!("attribute `{}` takes a single value, not a list", a.key),
-            ));
-        }
-        Ok(a.val[0])
-    }
-    fn usizes(&mut self, key: &str, len: Option<usize>) -> Result<Option<Vec<usize>>, ParseError> {
-        let Some(a) = self.take(key) else {
-            return Ok(None);
-        };
-        if !a.is_list {
-            return Err(self
-                .cx
-                .err(a.key, format!("attribute `{key}` takes a list")));
-        }
-        if let Some(n) = len {
-            if a.val.len() != n {
-                return Err(self.cx.err(
-                    a.key,
-                    format!("attribute `{key}` takes {n} values, got {}", a.val.len()),
-                ));
-            }
-        }
-        let v = a
-            .val
-            .iter()
-            .map(|t| self.cx.int::<usize>(t, "a non-negative integer"))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(v))
-    }
-    fn arr<const N: usize>(
-        &mut self,
-        key: &str,
-        default: [usize; N],
-    ) -> Result<[usize; N], ParseError> {
-        match self.usizes(key, Some(N))? {
-            None => Ok(default),
-            Some(v) => {
-                let mut out = default;
-                out.copy_from_slice(&v);
-                Ok(out)
-            }
-        }
-    }
-    fn req_arr<const N: usize>(&mut self, key: &str) -> Result<[usize; N], ParseError> {
-        if !self.items.iter().any(|a| a.key == key) {
-            return Err(self.missing(key));
-        }
-        self.arr(key, [0; N])
-    }
-    fn req_list(&mut self, key: &str) -> Result<Vec<usize>, ParseError> {
-        match self.usizes(key, None)? {
-            Some(v) => Ok(v),
-            None => Err(self.missing(key)),
-        }
-    }
-    fn usize(&mut self, key: &str, default: Option<usize>) -> Result<usize, ParseError> {
-        match self.take(key) {
-            None => default.ok_or_else(|| self.missing(key)),
-            Some(a) => {
-                let t = self.scalar(a)?;
-                self.cx.int(t, "a non-negative integer")
-            }
-        }
-    }
-    fn f32(&mut self, key: &str, default: Option<f32>) -> Result<f32, ParseError> {
-        match self.take(key) {
-            None => default.ok_or_else(|| self.missing(key)),
-            Some(a) => {
-                let t = self.scalar(a)?;
-                self.cx.float(t)
-            }
-        }
-    }
-    fn bool(&mut self, key: &str) -> Result<bool, ParseError> {
-        match self.take(key) {
-            None => Ok(false),
-            Some(a) => match self.scalar(a)? {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                t => Err(self
-                    .cx
-                    .err(t, format!("expected `true` or `false`, found `{t}`"))),
-            },
-        }
-    }
-    fn act(&mut self) -> Result<Activation, ParseError> {
-        match self.take("act") {
-            None => Ok(Activation::None),
-            Some(a) => {
-                let t = self.scalar(a)?;
-                Activation::from_name(t).ok_or_else(|| {
-                    self.cx.err(
-                        t,
-                        format!(
-                            "unknown activation `{t}` (expected none, relu, relu_n1_to_1 or relu6)"
-                        ),
-                    )
-                })
-            }
-        }
-    }
-    fn finish(self, op: Op) -> Result<Op, ParseError> {
-        if let Some(a) = self.items.first() {
-            let known: Vec<&str> = op_attr_keys(&op);
-            let hint = if known.is_empty() {
-                "it takes none".to_string()
-            } else {
-                format!("expected one of: {}", known.join(", "))
-            };
-            return Err(self.cx.err(
-                a.key,
-                format!("unknown attribute `{}` for `{}` ({hint})", a.key, self.op),
-            ));
-        }
-        Ok(op)
-    }
-}
-
-/// Every attribute key an op accepts (for error hints).
-fn op_attr_keys(op: &Op) -> Vec<&'static str> {
-    match op {
-        Op::Conv2d(_) => vec!["stride", "dilation", "pad", "groups", "act"],
-        Op::FullyConnected(_) | Op::Add(_) | Op::Sub(_) | Op::Mul(_) => vec!["act"],
-        Op::Clip(_) => vec!["min", "max"],
-        Op::LeakyRelu(_) => vec!["alpha"],
-        Op::MaxPool2d(_) => vec!["kernel", "stride", "pad", "act"],
-        Op::AvgPool2d(_) => vec!["kernel", "stride", "pad", "count_include_pad", "act"],
-        Op::Mean(_) => vec!["axes", "keep_dims"],
-        Op::Transpose(_) => vec!["perm"],
-        Op::Concat(_) => vec!["axis"],
-        Op::Pad(_) => vec!["before", "after", "value"],
-        Op::Softmax(_) => vec!["beta"],
-        _ => op_attrs(op).into_iter().map(|(k, _)| k).collect(),
-    }
-}
-
-fn build_op(cx: &Cx<'_>, name: &str, attrs: &[AttrAst<'_>]) -> Result<Op, ParseError> {
-    let mut seen = BTreeSet::new();
-    for a in attrs {
-        if !seen.insert(a.key) {
-            return Err(cx.err(a.key, format!("attribute `{}` is given twice", a.key)));
-        }
-    }
-    let mut a = Attrs {
-        cx,
-        op_at: name,
-        op: name,
-        items: attrs.iter().collect(),
-    };
-    let op = match name {
-        "conv2d" => Op::Conv2d(Conv2dAttrs {
-            stride: a.arr("stride", [1, 1])?,
-            dilation: a.arr("dilation", [1, 1])?,
-            pad: a.arr("pad", [0; 4])?,
-            groups: a.usize("groups", Some(1))?,
-            act: a.act()?,
-        }),
-        "fully_connected" => Op::FullyConnected(FullyConnectedAttrs { act: a.act()? }),
-        "matmul" => Op::MatMul,
-        "add" => Op::Add(BinaryAttrs { act: a.act()? }),
-        "sub" => Op::Sub(BinaryAttrs { act: a.act()? }),
-        "mul" => Op::Mul(BinaryAttrs { act: a.act()? }),
-        "relu" => Op::Relu,
-        "relu6" => Op::Relu6,
-        "clip" => Op::Clip(ClipAttrs {
-            min: a.f32("min", None)?,
-            max: a.f32("max", None)?,
-        }),
-        "leaky_relu" => Op::LeakyRelu(LeakyReluAttrs {
-            alpha: a.f32("alpha", None)?,
-        }),
-        "sigmoid" => Op::Sigmoid,
-        "tanh" => Op::Tanh,
-        "hard_swish" => Op::HardSwish,
-        "max_pool2d" | "avg_pool2d" => {
-            let kernel = a.req_arr("kernel")?;
-            let stride = a.arr("stride", [1, 1])?;
-            let pad = a.arr("pad", [0; 4])?;
-            let count_include_pad = if name == "avg_pool2d" {
-                a.bool("count_include_pad")?
-            } else {
-                false
-            };
-            let act = a.act()?;
-            let p = Pool2dAttrs {
-                kernel,
-                stride,
-                pad,
-                count_include_pad,
-                act,
-            };
-            if name == "max_pool2d" {
-                Op::MaxPool2d(p)
-            } else {
-                Op::AvgPool2d(p)
-            }
-        }
-        "mean" => Op::Mean(MeanAttrs {
-            axes: a.req_list("axes")?,
-            keep_dims: a.bool("keep_dims")?,
-        }),
-        "reshape" => Op::Reshape,
-        "transpose" => Op::Transpose(TransposeAttrs {
-            perm: a.req_list("perm")?,
-        }),
-        "concat" => Op::Concat(ConcatAttrs {
-            axis: a.usize("axis", None)?,
-        }),
-        "pad" => Op::Pad(PadAttrs {
-            before: a.req_list("before")?,
-            after: a.req_list("after")?,
-            value: a.f32("value", Some(0.0))?,
-        }),
-        "softmax" => Op::Softmax(SoftmaxAttrs {
-            beta: a.f32("beta", Some(1.0))?,
-        }),
-        "quantize" => Op::Quantize,
-        "dequantize" => Op::Dequantize,
-        _ => {
-            return Err(cx.err(
-                name,
-                format!("unknown op `{name}` (known ops: {})", Op::NAMES.join(", ")),
-            ));
-        }
-    };
-    a.finish(op)
 }
 
 /// An op statement waiting to be added: name, op, operand tokens, type.
@@ -872,6 +623,16 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
 
     let mut g = Graph::new(ast.name);
     g.name = ast.name.to_string();
+    if let Some(p) = ast.phase {
+        let phase = Phase::from_name(p).ok_or_else(|| {
+            let names: Vec<&str> = Phase::ALL.iter().map(|p| p.name()).collect();
+            cx.err(
+                p,
+                format!("unknown phase `{p}` (expected {})", names.join(", ")),
+            )
+        })?;
+        g.set_phase(phase);
+    }
     // Definitions: name -> definition site.
     let mut defs: HashMap<&str, &str> = HashMap::new();
     for (n, _) in &ast.params {
@@ -931,7 +692,7 @@ pub fn parse(src: &str) -> Result<Graph, ParseError> {
                 attrs,
                 ty,
             } => {
-                let op = build_op(&cx, name, attrs)?;
+                let op = build_op(&cx, name, attrs.clone())?;
                 let t = cx.ty(ty)?;
                 ops.push((s.name, op, operands, t));
             }

@@ -6,7 +6,8 @@
 //! constants of at most [`PrintOptions::max_list_elems`] elements as a list,
 //! larger ones as `hex"..."` (little-endian bytes).
 
-use crate::{Activation, Graph, Op, TensorData, ValueDef};
+use crate::attr::f32_text;
+use crate::{Graph, Phase, TensorData, ValueDef};
 use std::fmt::Write;
 
 /// Printer options.
@@ -36,88 +37,6 @@ pub fn print(g: &Graph) -> String {
 fn list<T: std::fmt::Display>(v: impl IntoIterator<Item = T>) -> String {
     let items: Vec<String> = v.into_iter().map(|x| x.to_string()).collect();
     format!("[{}]", items.join(", "))
-}
-
-fn f32_text(x: f32) -> String {
-    format!("{x:?}")
-}
-
-/// The attributes of `op` as `(key, value text)`, canonical order, defaults
-/// omitted.
-pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
-    let mut a = Vec::new();
-    let act = |a: &mut Vec<_>, act: Activation| {
-        if act != Activation::None {
-            a.push(("act", act.name().to_string()));
-        }
-    };
-    match op {
-        Op::Conv2d(c) => {
-            if c.stride != [1, 1] {
-                a.push(("stride", list(c.stride)));
-            }
-            if c.dilation != [1, 1] {
-                a.push(("dilation", list(c.dilation)));
-            }
-            if c.pad != [0; 4] {
-                a.push(("pad", list(c.pad)));
-            }
-            if c.groups != 1 {
-                a.push(("groups", c.groups.to_string()));
-            }
-            act(&mut a, c.act);
-        }
-        Op::FullyConnected(f) => act(&mut a, f.act),
-        Op::Add(b) | Op::Sub(b) | Op::Mul(b) => act(&mut a, b.act),
-        Op::Clip(c) => {
-            a.push(("min", f32_text(c.min)));
-            a.push(("max", f32_text(c.max)));
-        }
-        Op::LeakyRelu(l) => a.push(("alpha", f32_text(l.alpha))),
-        Op::MaxPool2d(p) | Op::AvgPool2d(p) => {
-            a.push(("kernel", list(p.kernel)));
-            if p.stride != [1, 1] {
-                a.push(("stride", list(p.stride)));
-            }
-            if p.pad != [0; 4] {
-                a.push(("pad", list(p.pad)));
-            }
-            if p.count_include_pad {
-                a.push(("count_include_pad", "true".into()));
-            }
-            act(&mut a, p.act);
-        }
-        Op::Mean(m) => {
-            a.push(("axes", list(&m.axes)));
-            if m.keep_dims {
-                a.push(("keep_dims", "true".into()));
-            }
-        }
-        Op::Transpose(t) => a.push(("perm", list(&t.perm))),
-        Op::Concat(c) => a.push(("axis", c.axis.to_string())),
-        Op::Pad(p) => {
-            a.push(("before", list(&p.before)));
-            a.push(("after", list(&p.after)));
-            if p.value != 0.0 || p.value.is_sign_negative() {
-                a.push(("value", f32_text(p.value)));
-            }
-        }
-        Op::Softmax(s) => {
-            if s.beta != 1.0 {
-                a.push(("beta", f32_text(s.beta)));
-            }
-        }
-        Op::MatMul
-        | Op::Relu
-        | Op::Relu6
-        | Op::Sigmoid
-        | Op::Tanh
-        | Op::HardSwish
-        | Op::Reshape
-        | Op::Quantize
-        | Op::Dequantize => {}
-    }
-    a
 }
 
 fn data_text(d: &TensorData, opts: &PrintOptions) -> String {
@@ -157,9 +76,13 @@ pub fn print_with(g: &Graph, opts: &PrintOptions) -> String {
         .map(|&v| format!("{}: {}", name(v), g.value(v).ty))
         .collect();
     let outs: Vec<String> = g.outputs().iter().map(|&v| name(v)).collect();
+    let phase = match g.phase() {
+        Phase::Imported => String::new(),
+        p => format!(" phase {}", p.name()),
+    };
     let _ = writeln!(
         s,
-        "graph @{}({}) -> ({}) {{",
+        "graph @{}({}) -> ({}){phase} {{",
         g.name,
         params.join(", "),
         outs.join(", ")
@@ -181,7 +104,7 @@ pub fn print_with(g: &Graph, opts: &PrintOptions) -> String {
             node.op.name(),
             ops.join(", ")
         );
-        let attrs = op_attrs(&node.op);
+        let attrs = node.op.attr_text();
         if !attrs.is_empty() {
             let a: Vec<String> = attrs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
             let _ = write!(s, " {{{}}}", a.join(", "));

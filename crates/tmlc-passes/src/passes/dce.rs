@@ -3,21 +3,34 @@
 //! Removes every op and constant from which no graph output is reachable.
 //! Graph inputs stay (they are the signature). Sound because ops are pure.
 
-use crate::{Pass, PassError};
+use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use std::collections::HashSet;
 use tmlc_ir::{Graph, ValueDef, ValueId};
 
 /// The `dce` pass.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct DeadCodeElimination;
+
+/// Registry entry.
+pub const INFO: PassInfo = PassInfo {
+    name: "dce",
+    description: "remove ops and constants that no graph output depends on",
+    options: &[],
+    build: |_| Ok(Box::new(DeadCodeElimination)),
+};
+
+fn failed(e: impl std::fmt::Display) -> PassError {
+    PassError::Failed {
+        pass: "dce",
+        message: e.to_string(),
+    }
+}
 
 impl Pass for DeadCodeElimination {
     fn name(&self) -> &'static str {
-        "dce"
+        INFO.name
     }
-    fn description(&self) -> &'static str {
-        "remove ops and constants that no graph output depends on"
-    }
-    fn run(&self, g: &mut Graph) -> Result<bool, PassError> {
+    fn run(&self, g: &mut Graph, _: &mut PassContext<'_>) -> Result<Changed, PassError> {
         let mut live: HashSet<ValueId> = HashSet::new();
         let mut stack: Vec<ValueId> = g.outputs().to_vec();
         while let Some(v) = stack.pop() {
@@ -35,22 +48,19 @@ impl Pass for DeadCodeElimination {
             .collect();
         // Remove consumers before producers: reverse topological order, then
         // constants.
-        let order = g.topo_order().map_err(|_| PassError::Failed {
-            pass: "dce",
-            message: "graph has a cycle".into(),
-        })?;
+        let order = g.topo_order().map_err(|_| failed("graph has a cycle"))?;
         let dead_set: HashSet<ValueId> = dead.iter().copied().collect();
         for n in order.into_iter().rev() {
             let r = g.node(n).result;
             if dead_set.contains(&r) {
-                g.remove_node(n);
+                g.remove_node(n).map_err(failed)?;
             }
         }
         for v in &dead {
             if g.try_value(*v).is_some() {
-                g.remove_value(*v);
+                g.remove_value(*v).map_err(failed)?;
             }
         }
-        Ok(!dead.is_empty())
+        Ok((!dead.is_empty()).into())
     }
 }

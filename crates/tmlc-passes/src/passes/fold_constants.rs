@@ -7,10 +7,11 @@
 //! tensor). Ops the interpreter cannot evaluate are left in place.
 //! Operands that become unused are left for `dce`.
 
-use crate::{Pass, PassError};
+use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use tmlc_ir::Graph;
 
 /// The `fold-constants` pass.
+#[derive(Clone, Debug)]
 pub struct FoldConstants {
     /// Largest result (in elements) that is folded.
     pub max_elems: usize,
@@ -22,14 +23,27 @@ impl Default for FoldConstants {
     }
 }
 
+/// Registry entry.
+pub const INFO: PassInfo = PassInfo {
+    name: "fold-constants",
+    description: "evaluate ops whose operands are all constants (with the reference interpreter)",
+    options: &[("max-elems", "largest result folded, in elements")],
+    build: |o| {
+        let d = FoldConstants::default();
+        Ok(Box::new(FoldConstants {
+            max_elems: o.get("max-elems", d.max_elems)?,
+        }))
+    },
+};
+
 impl Pass for FoldConstants {
     fn name(&self) -> &'static str {
-        "fold-constants"
+        INFO.name
     }
-    fn description(&self) -> &'static str {
-        "evaluate ops whose operands are all constants (with the reference interpreter)"
+    fn options(&self) -> Vec<(&'static str, String)> {
+        vec![("max-elems", self.max_elems.to_string())]
     }
-    fn run(&self, g: &mut Graph) -> Result<bool, PassError> {
+    fn run(&self, g: &mut Graph, _: &mut PassContext<'_>) -> Result<Changed, PassError> {
         let order = g.topo_order().map_err(|_| PassError::Failed {
             pass: "fold-constants",
             message: "graph has a cycle".into(),
@@ -59,6 +73,6 @@ impl Pass for FoldConstants {
             g.make_const(result, data);
             changed = true;
         }
-        Ok(changed)
+        Ok(changed.into())
     }
 }

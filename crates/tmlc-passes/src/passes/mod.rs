@@ -1,5 +1,7 @@
 //! The passes, one file each.
 
 pub mod dce;
+pub mod fold_batchnorm;
 pub mod fold_constants;
 pub mod remove_identity;
+pub mod tabulate;

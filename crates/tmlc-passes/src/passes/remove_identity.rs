@@ -2,7 +2,7 @@
 //!
 //! An op is an identity when its result has exactly the operand's type
 //! (dtype, shape, quantization) and it provably computes `x`:
-//! - `reshape` to the same shape;
+//! - `reshape` to the same shape, `slice` of everything;
 //! - `transpose` with the identity permutation;
 //! - `pad` with all-zero padding;
 //! - `concat` of a single operand;
@@ -12,15 +12,24 @@
 //! Uses of the result (and graph outputs) are redirected to the operand.
 //! Graph outputs keep their position; their name becomes the operand's.
 
-use crate::{Pass, PassError};
+use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use tmlc_ir::{DType, Graph, Op};
 
 /// The `remove-identity` pass.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RemoveIdentity;
+
+/// Registry entry.
+pub const INFO: PassInfo = PassInfo {
+    name: "remove-identity",
+    description: "remove no-op reshapes, transposes, pads, slices, single-operand concats, same-parameter requantizations",
+    options: &[],
+    build: |_| Ok(Box::new(RemoveIdentity)),
+};
 
 fn is_identity(op: &Op, in_dtype: DType) -> bool {
     match op {
-        Op::Reshape => true,
+        Op::Reshape(_) | Op::Slice(_) => true,
         Op::Transpose(t) => t.perm.iter().enumerate().all(|(i, &p)| i == p),
         Op::Pad(p) => p.before.iter().chain(&p.after).all(|&x| x == 0),
         Op::Concat(_) => true,
@@ -34,12 +43,9 @@ fn is_identity(op: &Op, in_dtype: DType) -> bool {
 
 impl Pass for RemoveIdentity {
     fn name(&self) -> &'static str {
-        "remove-identity"
+        INFO.name
     }
-    fn description(&self) -> &'static str {
-        "remove no-op reshapes, transposes, pads, single-operand concats, same-parameter requantizations"
-    }
-    fn run(&self, g: &mut Graph) -> Result<bool, PassError> {
+    fn run(&self, g: &mut Graph, _: &mut PassContext<'_>) -> Result<Changed, PassError> {
         let mut changed = false;
         for n in g.node_ids() {
             let node = g.node(n);
@@ -53,9 +59,12 @@ impl Pass for RemoveIdentity {
                 continue;
             }
             g.replace_all_uses(r, x);
-            g.remove_node(n);
+            g.remove_node(n).map_err(|e| PassError::Failed {
+                pass: INFO.name,
+                message: e.to_string(),
+            })?;
             changed = true;
         }
-        Ok(changed)
+        Ok(changed.into())
     }
 }

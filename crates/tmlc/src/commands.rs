@@ -1,0 +1,143 @@
+//! The subcommands: arguments in, library calls, output printed.
+
+use crate::cli::{Cli, Command, CompileArgs, OptArgs, ReportFormat, RunArgs};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tmlc::passes::{PassContext, Pipeline, Registry, DEFAULT_PIPELINE};
+use tmlc::{c_identifier, load_model, read_tensor, stem, CompileOptions, Error};
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Some(Command::Opt(a)) => opt(a),
+        Some(Command::Run(a)) => run_graph(a),
+        None => compile(cli.compile),
+    }
+}
+
+fn compile(a: CompileArgs) -> Result<(), Error> {
+    let model = a.model.unwrap_or_default();
+    let mut g = load_model(&model)?;
+    let name = a.name.unwrap_or_else(|| c_identifier(&stem(&model)));
+    let c_path = a
+        .output
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.c")));
+    let mut opts = CompileOptions::new(&name);
+    opts.header_file_name = c_path
+        .with_extension("h")
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model.h")
+        .to_string();
+    opts.pipeline =
+        Pipeline::parse(&a.passes, &Registry::builtin())?.reaching(tmlc::ir::Phase::Canonical);
+    let art = tmlc::compile(&mut g, &opts).map_err(|e| match e {
+        Error::Emit { source, .. } => Error::Emit {
+            path: model.display().to_string(),
+            source,
+        },
+        e => e,
+    })?;
+    tmlc::write_c(&art, &c_path)?;
+    if a.report {
+        let text = match a.report_format {
+            ReportFormat::Text => art.report.to_text(),
+            ReportFormat::Json => art.report.to_json(),
+        };
+        print!("{text}");
+    }
+    Ok(())
+}
+
+fn list_passes(registry: &Registry) -> Result<String, Error> {
+    let mut out = String::from("passes:\n");
+    for info in registry.passes() {
+        out.push_str(&format!("  {:<18} {}\n", info.name, info.description));
+        let defaults = info.default_pass()?.options();
+        for (key, what) in info.options {
+            let d = defaults
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(String::new(), |(_, v)| format!(" (default {v})"));
+            out.push_str(&format!("      {{{key}=N}}  {what}{d}\n"));
+        }
+    }
+    out.push_str(&format!("default pipeline: {DEFAULT_PIPELINE}\n"));
+    Ok(out)
+}
+
+fn opt(a: OptArgs) -> Result<(), Error> {
+    let registry = Registry::builtin();
+    if a.list_passes {
+        print!("{}", list_passes(&registry)?);
+        return Ok(());
+    }
+    let input = a.input.unwrap_or_else(|| PathBuf::from("-"));
+    let mut g = load_model(&input)?;
+    let pipeline = Pipeline::parse(a.passes.as_deref().unwrap_or(DEFAULT_PIPELINE), &registry)?;
+    let mut cx = PassContext::new(a.verify_each || cfg!(debug_assertions));
+    if a.print_after_all {
+        cx.observe(|pass, g| eprintln!("# after {pass}\n{}", tmlc::ir::print(g)));
+    }
+    pipeline.run(&mut g, &mut cx)?;
+    if a.verbose {
+        for r in &cx.runs {
+            eprintln!(
+                "pass {:<16} {:>10.3} ms{}",
+                r.pass,
+                r.time.as_secs_f64() * 1e3,
+                if r.changed { "  (changed)" } else { "" }
+            );
+        }
+    }
+    for d in &cx.diagnostics {
+        eprintln!("note: {}: {}", d.pass, d.message);
+    }
+    let text = tmlc::ir::print(&g);
+    match a.output {
+        Some(p) => write_file(&p, text.as_bytes()),
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|source| Error::Io {
+                path: "<stdout>".into(),
+                source,
+            }),
+    }
+}
+
+fn write_file(p: &Path, data: &[u8]) -> Result<(), Error> {
+    std::fs::write(p, data).map_err(|source| Error::Io {
+        path: p.display().to_string(),
+        source,
+    })
+}
+
+fn run_graph(a: RunArgs) -> Result<(), Error> {
+    let g = load_model(&a.input)?;
+    let path = a.input.display().to_string();
+    for (what, want, got) in [
+        ("inputs", g.inputs().len(), a.inputs.len()),
+        ("outputs", g.outputs().len(), a.outputs.len()),
+    ] {
+        if want != got {
+            let flag = &what[..what.len() - 1];
+            return Err(Error::Usage {
+                path,
+                message: format!("the graph has {want} {what}, {got} --{flag} files were given"),
+            });
+        }
+    }
+    let mut tensors = Vec::new();
+    for (&v, file) in g.inputs().iter().zip(&a.inputs) {
+        let val = g.value(v);
+        tensors.push(read_tensor(
+            file,
+            &val.ty,
+            &format!("input `%{}`", val.name),
+        )?);
+    }
+    let outs = tmlc::interp::run(&g, &tensors)?;
+    for (t, file) in outs.iter().zip(&a.outputs) {
+        write_file(file, &t.data.to_le_bytes())?;
+    }
+    Ok(())
+}
