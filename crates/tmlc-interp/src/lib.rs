@@ -7,7 +7,8 @@
 //! rewrites) and backends are checked against.
 //!
 //! - [`run`] evaluates a whole graph in [`Graph::topo_order`], freeing each
-//!   intermediate after its last use;
+//!   intermediate after its last use; [`run_observed`] also shows every
+//!   intermediate result to a callback;
 //! - [`eval_op`] evaluates one op on concrete operands (used by constant
 //!   folding);
 //! - the int8 kernels take every multiplier, shift and range from
@@ -40,6 +41,7 @@ use tmlc_ir::prepare::PrepareError;
 use tmlc_ir::verify::check_type;
 use tmlc_ir::{
     DType, Graph, Op, SoftmaxAttrs, Tensor, TensorData, TensorType, TransposeAttrs, ValueDef,
+    ValueId,
 };
 
 /// The largest result (in elements) the interpreter allocates: `2^28`.
@@ -149,6 +151,18 @@ impl InterpError {
 /// Each input must have the dtype and shape of its graph input; its
 /// quantization is ignored, and the result carries the graph's type.
 pub fn run(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError> {
+    run_observed(g, inputs, |_, _| {})
+}
+
+/// [`run`], calling `observe(value, tensor)` with every op result as soon
+/// as it is computed, in evaluation order (calibration statistics,
+/// per-layer comparisons). The graph is only read, so several threads may
+/// run the same graph on different samples at once.
+pub fn run_observed(
+    g: &Graph,
+    inputs: &[Tensor],
+    mut observe: impl FnMut(ValueId, &Tensor),
+) -> Result<Vec<Tensor>, InterpError> {
     let order = g.topo_order().map_err(|n| InterpError::Cycle {
         value: g
             .try_node(n)
@@ -236,11 +250,13 @@ pub fn run(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError> {
                 error: Box::new(e),
             })?
         };
+        let t = Tensor {
+            ty: result.ty.clone(),
+            data,
+        };
+        observe(node.result, &t);
         if let Some(slot) = slots.get_mut(node.result.index()) {
-            *slot = Some(Tensor {
-                ty: result.ty.clone(),
-                data,
-            });
+            *slot = Some(t);
         }
         for o in &node.operands {
             if let Some(u) = uses.get_mut(o.index()) {

@@ -259,3 +259,56 @@ fn eval_op_empty_results() {
     .unwrap();
     assert_eq!(y, TensorData::F32(vec![]));
 }
+
+/// Every op result reaches the observer once, in evaluation order, with
+/// the values `run` computes; several threads can run one graph at once.
+#[test]
+fn run_observed_sees_every_intermediate() {
+    let g = tmlc_ir::parse(
+        "graph @o(%x: f32[2]) -> (%y) {
+  %k = const f32[2] [1.0, -3.0]
+  %a = add(%x, %k) : f32[2]
+  %r = relu(%a) : f32[2]
+  %y = mul(%r, %r) : f32[2]
+}",
+    )
+    .unwrap();
+    let input = |v: f32| Tensor {
+        ty: TensorType::new(DType::F32, [2]),
+        data: TensorData::F32(vec![v, 2.0]),
+    };
+    let mut seen = Vec::new();
+    let out = tmlc_interp::run_observed(&g, &[input(0.5)], |v, t| {
+        seen.push((g.value(v).name.clone(), t.data.clone()));
+    })
+    .unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            ("a".to_string(), TensorData::F32(vec![1.5, -1.0])),
+            ("r".to_string(), TensorData::F32(vec![1.5, 0.0])),
+            ("y".to_string(), TensorData::F32(vec![2.25, 0.0])),
+        ]
+    );
+    assert_eq!(out[0].data, TensorData::F32(vec![2.25, 0.0]));
+    // One graph, four threads, four samples: each sees its own values.
+    let maxima: Vec<f32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let g = &g;
+                s.spawn(move || {
+                    let mut max = f32::MIN;
+                    tmlc_interp::run_observed(g, &[input(i as f32)], |_, t| {
+                        if let TensorData::F32(v) = &t.data {
+                            max = v.iter().fold(max, |m, &x| m.max(x));
+                        }
+                    })
+                    .unwrap();
+                    max
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(maxima, vec![1.0, 4.0, 9.0, 16.0]);
+}

@@ -79,6 +79,58 @@ fn opt_runs_a_pipeline() {
 }
 
 #[test]
+fn opt_pass_options_and_listing() {
+    let t = Tmp::new();
+    // relu of 2 constant elements folds with max-elems=2, not with 1.
+    let src = "graph @t(%x: f32[2]) -> (%y) {
+  %a = const f32[2] [1.0, -2.0]
+  %b = relu(%a) : f32[2]
+  %y = add(%x, %b) : f32[2]
+}
+";
+    let f = t.write("fold.tir", src.as_bytes());
+    let o = tmlc(&["opt", &f, "--passes", "fold-constants{max-elems=1},dce"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("relu(%a)"));
+    let o = tmlc(&["opt", &f, "--passes", "fold-constants{max-elems=16},dce"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("%b = const f32[2] [1.0, 0.0]"));
+    // Bad options: one line naming the pass and the option.
+    for (p, want) in [
+        (
+            "fold-constants{max-elem=16}",
+            "pass `fold-constants`: option `max-elem`: unknown option (known: max-elems)",
+        ),
+        (
+            "fold-constants{max-elems=x}",
+            "option `max-elems`: invalid value `x`",
+        ),
+        ("dce{a=1}", "option `a`: unknown option (the pass has none)"),
+        ("fold-constants{max-elems=1", "`{` without `}`"),
+    ] {
+        let o = tmlc(&["opt", &f, "--passes", p]);
+        assert_eq!(o.status.code(), Some(1), "{p}");
+        assert!(stderr(&o).contains(want), "{p}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    let o = tmlc(&["opt", "--list-passes"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("{max-elems=N}  largest result folded, in elements (default 1048576)"),
+        "{out}"
+    );
+    for pass in [
+        "dce",
+        "fold-batchnorm",
+        "fold-constants",
+        "remove-identity",
+        "tabulate",
+    ] {
+        assert!(out.contains(&format!("  {pass} ")), "{out}");
+    }
+}
+
+#[test]
 fn opt_print_after_all_and_output_file() {
     let t = Tmp::new();
     let f = t.write("mlp.tir", MLP.as_bytes());
