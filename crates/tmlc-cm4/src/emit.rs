@@ -5,8 +5,8 @@
 //! order, constants in creation order, layers in execution order), so the
 //! output is byte-identical for the same graph.
 
-use crate::kernels::{Kernel, COMMON};
-use crate::lower::{Arg, CType, ConstData, Lowered};
+use crate::kernels::{Arg, Kernel, COMMON};
+use crate::lower::{CType, ConstData, Lowered};
 use crate::plan::{Loc, Plan};
 use crate::Options;
 use std::collections::BTreeSet;
@@ -299,6 +299,7 @@ pub(crate) fn source(g: &Graph, opts: &Options, low: &Lowered, plan: &Plan) -> (
                             format!("(const {} *){n}", ct.name())
                         }
                     }
+                    Arg::Null => "0".into(),
                     Arg::Int(v) => c_int(*v),
                     Arg::Float(f) => c_float(*f),
                 };
@@ -351,7 +352,7 @@ pub(crate) fn source(g: &Graph, opts: &Options, low: &Lowered, plan: &Plan) -> (
     // remainder loops that cannot run (a false positive under -Werror).
     c.push_str("#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic ignored \"-Waggressive-loop-optimizations\"\n#endif\n\n");
     c.push_str(COMMON);
-    for k in Kernel::ALL {
+    for &k in Kernel::ALL {
         if kernels.contains(&k) {
             c.push('\n');
             c.push_str(k.source());

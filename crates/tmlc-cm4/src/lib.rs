@@ -49,6 +49,7 @@ mod emit;
 mod error;
 mod kernels;
 mod lower;
+mod pack;
 mod plan;
 mod report;
 

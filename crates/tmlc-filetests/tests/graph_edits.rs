@@ -122,11 +122,14 @@ fn edit(g: &mut Graph, c: &mut Choices<'_>) -> Option<&'static str> {
         6 => {
             // A concat grows an operand, loses it again, keeps its type.
             let cat = Op::Concat(ConcatAttrs { axis: 0 });
-            let ty = &g.value(v).ty;
+            let ty = g.value(v).ty.clone();
             if ty.shape.is_empty() {
                 return None;
             }
-            let r = g.add_op(cat, vec![v], "cat", ResultType::Inferred).unwrap();
+            // Given: a per-axis quantization on axis 0 is not inferred.
+            let r = g
+                .add_op(cat, vec![v], "cat", ResultType::Given(ty))
+                .unwrap();
             let n = g.producer(r)?;
             g.add_operand(n, v).unwrap();
             g.remove_operand(n, c.below(2)).unwrap();

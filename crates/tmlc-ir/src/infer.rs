@@ -599,9 +599,16 @@ pub fn check_op(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), St
         // The table holds the stored values: any quantization is the caller's.
         return Ok(());
     }
-    if t.dtype == DType::F32 || op.family() == OpFamily::Movement {
+    if t.dtype == DType::F32 {
+        // check_type keeps f32 unquantized.
+        return Ok(());
+    }
+    if op.family() == OpFamily::Movement {
         return match (&t.quant, &out.quant) {
-            (a, b) if a == b => Ok(()),
+            (Some(a), Some(b)) if a == b => Ok(()),
+            (None, None) if ins[0].quant.is_none() => Ok(()),
+            // A per-axis quantization whose axis the op moves away: any
+            // quantization, but a quantized operand stays quantized.
             (None, Some(_)) if ins[0].quant.is_some() => Ok(()),
             _ => Err(format!(
                 "result quantization must be the operand's ({}), is {out}",

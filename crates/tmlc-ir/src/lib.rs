@@ -33,6 +33,7 @@ mod data;
 mod dtype;
 mod graph;
 pub mod infer;
+mod layout;
 mod op;
 pub mod prepare;
 pub mod text;

@@ -61,7 +61,8 @@ pub trait Pass {
 }
 
 /// The default optimisation pipeline, the only place its order is written.
-pub const DEFAULT_PIPELINE: &str = "remove-identity,fold-batchnorm,fold-constants,dce";
+pub const DEFAULT_PIPELINE: &str =
+    "remove-identity,fold-batchnorm,fuse-activation,fold-constants,dce";
 
 /// [`DEFAULT_PIPELINE`], ending in [`tmlc_ir::Phase::Canonical`]: what the
 /// compiler runs before code generation.
@@ -73,12 +74,14 @@ pub fn canonical_pipeline() -> Pipeline {
         .reaching(tmlc_ir::Phase::Canonical)
 }
 
-/// The lowering a table-driven backend needs: element-wise ops on 8-bit
-/// operands become `lookup` tables ([`passes::tabulate`]), then dead code
-/// goes; the graph ends in [`tmlc_ir::Phase::Lowered`].
+/// The lowering a table-driven backend needs: softmax normalises rows
+/// ([`passes::softmax_last_axis`]), element-wise ops on 8-bit operands
+/// become `lookup` tables ([`passes::tabulate`]), then dead code goes; the
+/// graph ends in [`tmlc_ir::Phase::Lowered`].
 pub fn lowering_pipeline() -> Pipeline {
     use passes::*;
     Pipeline::new()
+        .then(softmax_last_axis::SoftmaxLastAxis)
         .then(tabulate::Tabulate)
         .then(dce::DeadCodeElimination)
         .reaching(tmlc_ir::Phase::Lowered)

@@ -97,7 +97,9 @@ impl Registry {
                 passes::dce::INFO,
                 passes::fold_batchnorm::INFO,
                 passes::fold_constants::INFO,
+                passes::fuse_activation::INFO,
                 passes::remove_identity::INFO,
+                passes::softmax_last_axis::INFO,
                 passes::tabulate::INFO,
             ],
         }

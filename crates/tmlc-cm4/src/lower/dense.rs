@@ -1,0 +1,260 @@
+//! `fully_connected` and `matmul`, and the int8 parameters every weighted
+//! layer shares (conv2d too): constant weights, bias, per-channel
+//! multipliers and the requantisation arrays.
+
+use super::{macs, CType, ConstData, Cx, Layer, Node, R};
+use crate::kernels::dense::{FcF32, MatMulF32, MatMulS8, MmS8};
+use crate::kernels::{Arg, Kernel, Requant};
+use crate::pack::{fast_requant_params, fold_input_offset, pack_mm};
+use tmlc_ir::arith::activation_range_i8;
+use tmlc_ir::prepare::{self, Multiplier, PrepareError};
+use tmlc_ir::{
+    broadcast_strides, numel, strides, Activation, FullyConnectedAttrs, Quant, TensorData, ValueId,
+};
+
+/// `tmlc_ir::prepare::conv_multipliers` or `fully_connected_multipliers`.
+pub(super) type MultipliersFn =
+    fn(f32, &Quant, f32, usize) -> Result<Vec<Multiplier>, PrepareError>;
+
+/// The int8 parameters of a layer with constant weights
+/// ([`Cx::weighted_s8`]).
+pub(super) struct WeightedS8<'g> {
+    pub(super) zp_in: i32,
+    pub(super) zp_out: i32,
+    /// The weights, one row per output channel.
+    pub(super) w: &'g [i8],
+    /// One entry per output channel (zeros without a bias operand).
+    pub(super) bias: Vec<i32>,
+    pub(super) mults: Vec<Multiplier>,
+    /// The fused activation's clamp range.
+    pub(super) lo: i32,
+    pub(super) hi: i32,
+}
+
+impl<'g> Cx<'g> {
+    /// The int8 parameters of `conv2d` / `fully_connected` (operands:
+    /// input, constant weights, optional constant bias) with `channels`
+    /// output channels; `multipliers` derives the per-channel multipliers
+    /// ([`tmlc_ir::prepare`]).
+    pub(super) fn weighted_s8(
+        &mut self,
+        nd: &Node<'g>,
+        channels: usize,
+        act: Activation,
+        multipliers: MultipliersFn,
+    ) -> R<WeightedS8<'g>> {
+        let (s_in, zp_in) = nd.qparams(nd.xt, "input")?;
+        let (s_out, zp_out) = nd.qparams(nd.yt, "result")?;
+        let wq = self
+            .ty(nd.ops[1])
+            .quant
+            .as_ref()
+            .ok_or_else(|| nd.unsupported("unquantized weights"))?;
+        let Some(TensorData::I8(w)) = self.const_of(nd.ops[1]) else {
+            return Err(nd.unsupported("the weights must be a constant"));
+        };
+        let bias = match nd.ops.get(2) {
+            None => vec![0; channels],
+            Some(&b) => match self.const_of(b) {
+                Some(TensorData::I32(v)) if v.len() == channels => v.clone(),
+                _ => return Err(nd.unsupported("the bias must be a constant i32")),
+            },
+        };
+        let mults = multipliers(s_in, wq, s_out, channels)
+            .map_err(|_| nd.unsupported("missing weight scales"))?;
+        let (lo, hi) = activation_range_i8(act, s_out, zp_out);
+        Ok(WeightedS8 {
+            zp_in,
+            zp_out,
+            w,
+            bias,
+            mults,
+            lo,
+            hi,
+        })
+    }
+
+    /// The requantisation of an int8 layer with `per` weights per output
+    /// channel: the short form's `(m, rz, n)` array when it is exact
+    /// ([`fast_requant_params`]), else the multiplier and shift arrays.
+    pub(super) fn requant(&mut self, nd: &Node<'_>, wp: &WeightedS8<'_>, per: usize) -> Requant {
+        if let Some(rq) = fast_requant_params(wp.w, per, &wp.bias, &wp.mults, wp.zp_out) {
+            let what = "(multiplier, 2^(-shift-1) + zp_out << -shift, -shift) per channel";
+            return Requant::Fast(self.i32_const(nd, "rq", rq, what));
+        }
+        let m = wp.mults.iter().map(|&(m, _)| m).collect();
+        let s = wp.mults.iter().map(|&(_, e)| e).collect();
+        let pfx = &nd.pfx;
+        let mult = self.add_const(
+            format!("{pfx}_mult"),
+            ConstData::I32(m),
+            format!("layer {}: per-channel multipliers", &pfx[1..]),
+        );
+        let shift = self.add_const(
+            format!("{pfx}_shift"),
+            ConstData::I32(s),
+            format!("layer {}: per-channel shifts", &pfx[1..]),
+        );
+        Requant::Full { mult, shift }
+    }
+
+    /// An f32 bias operand, or a zero array.
+    pub(super) fn f32_bias(&mut self, nd: &Node<'_>, b: Option<ValueId>, n: usize) -> Arg {
+        match b {
+            Some(b) => self.input(b, CType::F32),
+            None => {
+                let i = self.add_const(
+                    format!("{}_bias", nd.pfx),
+                    ConstData::F32(vec![0.0; n]),
+                    "zero bias".into(),
+                );
+                Arg::Const(i, CType::F32)
+            }
+        }
+    }
+
+    pub(super) fn fully_connected(
+        &mut self,
+        nd: &Node<'g>,
+        l: &mut Layer,
+        a: &FullyConnectedAttrs,
+    ) -> R<()> {
+        let ws = &self.ty(nd.ops[1]).shape;
+        let (nout, k) = (ws[0], ws[1]);
+        let rows = nd.xt.numel().checked_div(k).unwrap_or(0);
+        l.macs = macs(&[rows, nout, k]);
+        if nd.all_f32 {
+            l.kernel_desc = "fc_f32".into();
+            let wts = self.input(nd.ops[1], CType::F32);
+            let bias = self.f32_bias(nd, nd.ops.get(2).copied(), nout);
+            let (lo, hi) = a.act.range();
+            let x = self.input(nd.ops[0], CType::F32);
+            let y = Arg::Out(CType::F32);
+            l.call(
+                Kernel::FcF32,
+                FcF32 {
+                    x,
+                    rows,
+                    k,
+                    wts,
+                    bias,
+                    n: nout,
+                    y,
+                    lo,
+                    hi,
+                },
+            );
+        } else if nd.q8 {
+            let wp = self.weighted_s8(nd, nout, a.act, prepare::fully_connected_multipliers)?;
+            let be = fold_input_offset(wp.w, k, &wp.bias, wp.zp_in.wrapping_neg());
+            let requant = self.requant(nd, &wp, k);
+            let name = nd.name;
+            let wc = self.add_const(
+                format!("{}_w", nd.pfx),
+                ConstData::I8(pack_mm(wp.w, nout, k)),
+                format!("{name}: weights [{nout}][{k}], packed by 4 columns"),
+            );
+            let bias = self.i32_array(nd, "bias", be, "bias - zp_in * sum(w)");
+            l.kernel_desc = "mm_s8".into();
+            let lhs = self.input(nd.ops[0], CType::I8);
+            l.call(
+                Kernel::MmS8,
+                MmS8 {
+                    lhs,
+                    rows,
+                    lhs_stride: k,
+                    rhs: Arg::Const(wc, CType::I8),
+                    n: nout,
+                    k,
+                    bias,
+                    requant,
+                    out: Arg::Out(CType::I8),
+                    out_stride: nout,
+                    zp_out: wp.zp_out,
+                    lo: wp.lo,
+                    hi: wp.hi,
+                },
+            );
+        } else {
+            return Err(nd.unsupported(""));
+        }
+        Ok(())
+    }
+
+    pub(super) fn matmul(&mut self, nd: &Node<'_>, l: &mut Layer) -> R<()> {
+        let (at, bt, yt) = (nd.xt, self.ty(nd.ops[1]), nd.yt);
+        let (ra, rb, ro) = (at.rank(), bt.rank(), yt.rank());
+        let (m, k, n) = (at.shape[ra - 2], at.shape[ra - 1], bt.shape[rb - 1]);
+        let batch = &yt.shape[..ro - 2];
+        let sa = broadcast_strides(batch, &at.shape[..ra - 2]);
+        let sb = broadcast_strides(batch, &bt.shape[..rb - 2]);
+        let batches = numel(batch);
+        let bst = strides(batch);
+        let mut aoff = Vec::with_capacity(batches);
+        let mut boff = Vec::with_capacity(batches);
+        for bi in 0..batches {
+            let (mut oa, mut ob) = (0usize, 0usize);
+            for d in 0..batch.len() {
+                let i = (bi / bst[d]) % batch[d].max(1);
+                oa += i * sa[d];
+                ob += i * sb[d];
+            }
+            aoff.push((oa * m * k) as i32);
+            boff.push((ob * k * n) as i32);
+        }
+        l.macs = macs(&[batches, m, k, n]);
+        let aoff = self.i32_array(nd, "aoff", aoff, "batch offsets of a");
+        let boff = self.i32_array(nd, "boff", boff, "batch offsets of b");
+        if nd.all_f32 {
+            l.kernel_desc = "matmul_f32".into();
+            let a = self.input(nd.ops[0], CType::F32);
+            let b = self.input(nd.ops[1], CType::F32);
+            let y = Arg::Out(CType::F32);
+            l.call(
+                Kernel::MatMulF32,
+                MatMulF32 {
+                    a,
+                    b,
+                    y,
+                    batches,
+                    aoff,
+                    boff,
+                    m,
+                    k,
+                    n,
+                },
+            );
+        } else if nd.q8 {
+            let (s_a, zp_a) = nd.qparams(at, "operand")?;
+            let (s_b, zp_b) = nd.qparams(bt, "operand")?;
+            let (s_out, zp_out) = nd.qparams(yt, "result")?;
+            let (mult, shift) = prepare::matmul_multiplier(s_a, s_b, s_out);
+            l.kernel_desc = "matmul_s8".into();
+            let a = self.input(nd.ops[0], CType::I8);
+            let b = self.input(nd.ops[1], CType::I8);
+            let y = Arg::Out(CType::I8);
+            l.call(
+                Kernel::MatMulS8,
+                MatMulS8 {
+                    a,
+                    b,
+                    y,
+                    batches,
+                    aoff,
+                    boff,
+                    m,
+                    k,
+                    n,
+                    zp_a,
+                    zp_b,
+                    mult,
+                    shift,
+                    zp_out,
+                },
+            );
+        } else {
+            return Err(nd.unsupported(""));
+        }
+        Ok(())
+    }
+}
