@@ -11,6 +11,7 @@
 //! (a composition of clamps is a clamp).
 
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
+use std::cmp::Ordering;
 use tmlc_ir::arith::activation_range_i8;
 use tmlc_ir::{Activation, DType, Graph, NodeId, Op};
 
@@ -50,7 +51,7 @@ fn fusion(g: &Graph, n: NodeId) -> Option<(NodeId, Activation)> {
     let fused = act.then(clamp);
     let (lo, hi) = fused.range();
     // An empty intersection (or a NaN bound) cannot be one clamp.
-    if lo.partial_cmp(&hi).is_none_or(|o| o.is_gt()) {
+    if !matches!(lo.partial_cmp(&hi), Some(Ordering::Less | Ordering::Equal)) {
         return None;
     }
     match xt.dtype {
