@@ -11,7 +11,7 @@
 //!
 //! - Only subgraph 0 is imported. Its inputs and outputs become the graph's;
 //!   tensors with buffer data become constants; each operator becomes one
-//!   IR node (see [`SUPPORTED_OPS`] and the `ops` module for the mapping).
+//!   IR node (see [`supported_ops`] and the `ops` module for the mapping).
 //! - The whole buffer is verified with the `flatbuffers` crate's verifier
 //!   before anything is read, and every index, length and shape is checked
 //!   before use: a hostile file yields a [`TfliteError`], never a panic, a
@@ -33,7 +33,7 @@ mod reader;
 mod schema;
 
 pub use error::TfliteError;
-pub use ops::SUPPORTED_OPS;
+pub use ops::supported_ops;
 
 /// Imports subgraph 0 of the TFLite model in `bytes` as a graph named
 /// `name` (sanitized, e.g. the file stem).
