@@ -9,6 +9,12 @@
 //!   that the interpreter gives the same outputs before and after on
 //!   deterministic inputs (integers bit-identical, f32 within 1e-5
 //!   relative), and snapshot the printed result.
+//!   Lines `# expect: %NAME = [v, ...]` give the output `%NAME` of the
+//!   input graph (which has no inputs), computed independently of tmlc
+//!   (`tests/filetests/expectations.py`, from the ops' real-valued
+//!   definitions): integers must match exactly, f32 within 1e-5 relative;
+//!   `# expect~1:` allows integer results one unit off (TFLite's
+//!   fixed-point rounding against the ideal real-valued one).
 //! - `# test: error` — parsing or verification must fail; the one-line
 //!   error (with line:col) is the snapshot.
 
@@ -29,6 +35,79 @@ fn header(t: &str) -> &str {
         .unwrap_or_else(|| panic!("missing `# test:` header"))
 }
 
+/// The `# expect:` lines: (output name, values, integer tolerance).
+fn expectations(text: &str) -> Vec<(String, Vec<f64>, f64)> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let (tol, rest) = if let Some(r) = l.strip_prefix("# expect~1:") {
+                (1.0, r)
+            } else {
+                (0.0, l.strip_prefix("# expect:")?)
+            };
+            let (name, list) = rest
+                .split_once('=')
+                .unwrap_or_else(|| panic!("bad expect line: {l}"));
+            let list = list.trim().trim_start_matches('[').trim_end_matches(']');
+            let values = list
+                .split(',')
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| {
+                    v.trim()
+                        .parse::<f64>()
+                        .unwrap_or_else(|e| panic!("{l}: {e}"))
+                })
+                .collect();
+            Some((name.trim().trim_start_matches('%').to_string(), values, tol))
+        })
+        .collect()
+}
+
+/// Checks the `# expect:` lines of `text` against the interpreter's
+/// outputs of `g`; returns how many were checked.
+fn check_expectations(path: &Path, text: &str, g: &tmlc_ir::Graph) -> usize {
+    let exp = expectations(text);
+    if exp.is_empty() {
+        return 0;
+    }
+    assert!(
+        g.inputs().is_empty(),
+        "{}: expectations need a graph without inputs",
+        path.display()
+    );
+    let outs = tmlc_interp::run(g, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (name, want, tol) in &exp {
+        let k = g
+            .outputs()
+            .iter()
+            .position(|&o| g.value(o).name == *name)
+            .unwrap_or_else(|| panic!("{}: no output %{name}", path.display()));
+        let got: Vec<f64> = match &outs[k].data {
+            tmlc_ir::TensorData::F32(v) => v.iter().map(|&x| x as f64).collect(),
+            d => (0..d.len()).map(|i| d.get_f64(i)).collect(),
+        };
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{}: %{name} has {} elements",
+            path.display(),
+            got.len()
+        );
+        let float = matches!(outs[k].data, tmlc_ir::TensorData::F32(_));
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let ok = if float {
+                (g.is_nan() && w.is_nan())
+                    || g == w
+                    || (g - w).abs() <= 1e-5 * w.abs().max(g.abs()) + 1e-6
+            } else {
+                (g - w).abs() <= *tol
+            };
+            assert!(ok, "{}: %{name}[{i}] is {g}, expected {w}", path.display());
+        }
+    }
+    exp.len()
+}
+
 fn run_opt(path: &Path, text: &str, pipeline: &str) -> String {
     let g0 = tmlc_ir::parse(text).unwrap_or_else(|e| panic!("{}:{e}", path.display()));
     tmlc_ir::verify(&g0).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -38,6 +117,7 @@ fn run_opt(path: &Path, text: &str, pipeline: &str) -> String {
         "{} is not in canonical form",
         path.display()
     );
+    check_expectations(path, text, &g0);
     let mut g = g0.clone();
     let p = Pipeline::parse(pipeline, &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"));
     p.run(&mut g, &mut PassContext::new(true))
@@ -113,4 +193,13 @@ fn enough_filetests() {
         "at least 30 op/pass filetests"
     );
     assert!(count("errors") >= 15, "at least 15 malformed-IR filetests");
+    // Every op test carries expectations computed outside tmlc.
+    for e in std::fs::read_dir(root.join("ops")).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        assert!(
+            !expectations(&text).is_empty(),
+            "{}: no `# expect:` line",
+            e.path().display()
+        );
+    }
 }

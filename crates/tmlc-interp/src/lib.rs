@@ -40,8 +40,8 @@ use tmlc_ir::check_op;
 use tmlc_ir::prepare::PrepareError;
 use tmlc_ir::verify::check_type;
 use tmlc_ir::{
-    DType, Graph, Op, SoftmaxAttrs, Tensor, TensorData, TensorType, TransposeAttrs, ValueDef,
-    ValueId,
+    DType, Graph, Op, OpFamily, SoftmaxAttrs, Tensor, TensorData, TensorType, TransposeAttrs,
+    ValueDef, ValueId,
 };
 
 /// The largest result (in elements) the interpreter allocates: `2^28`.
@@ -375,14 +375,12 @@ fn form(op: &Op, x: &Tensor, out: &TensorType) -> Result<Form, InterpError> {
 
 fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorData, InterpError> {
     let x = util::operand(operands, 0, op.name())?;
+    if op.family() == OpFamily::Movement {
+        return movement::eval(op, operands, out);
+    }
     match op {
-        Op::Reshape(_) => return Ok(movement::reshape(x)),
-        Op::Transpose(a) => return movement::transpose(a, x, out),
-        Op::Slice(a) => return movement::slice(a, x, out),
         Op::Lookup => return movement::lookup(x, util::operand(operands, 1, op.name())?),
         Op::Softmax(a) => return softmax(a, x, out),
-        Op::Concat(a) => return movement::concat(a, operands, out),
-        Op::Pad(a) => return movement::pad(a, x, out),
         Op::Quantize => return quantized::quantize(x, out),
         Op::Dequantize => return quantized::dequantize(x),
         _ => {}
@@ -428,17 +426,11 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
         Op::Mean(a) if f => float::mean(a, x),
         Op::Mean(a) => quantized::mean(a, x, out),
         Op::BatchNorm(b) => float::batch_norm(b.epsilon, operands),
-        Op::Reshape(_)
-        | Op::Transpose(_)
-        | Op::Slice(_)
-        | Op::Lookup
-        | Op::Softmax(_)
-        | Op::Concat(_)
-        | Op::Pad(_)
-        | Op::Quantize
-        | Op::Dequantize => Err(util::internal(
-            "data-movement op reached the arithmetic dispatch",
-        )),
+        // Movement ops, lookup, softmax and conversions returned above.
+        op => Err(util::internal(&format!(
+            "{} reached the arithmetic dispatch",
+            op.name()
+        ))),
     }
 }
 

@@ -7,13 +7,26 @@ use crate::util::{internal, operand, with_elem, Elem, StridedWalk};
 use crate::InterpError;
 use tmlc_ir::arith::quantize_f32;
 use tmlc_ir::{
-    strides, ConcatAttrs, DType, PadAttrs, SliceAttrs, Tensor, TensorData, TensorType,
+    strides, ConcatAttrs, DType, Op, PadAttrs, SliceAttrs, Tensor, TensorData, TensorType,
     TransposeAttrs,
 };
 
-/// `reshape`: the row-major element sequence, unchanged.
-pub(crate) fn reshape(x: &Tensor) -> TensorData {
-    x.data.clone()
+/// Evaluates a movement-family op.
+pub(crate) fn eval(
+    op: &Op,
+    operands: &[&Tensor],
+    out: &TensorType,
+) -> Result<TensorData, InterpError> {
+    let x = operand(operands, 0, op.name())?;
+    match op {
+        // The row-major element sequence, unchanged.
+        Op::Reshape(_) => Ok(x.data.clone()),
+        Op::Transpose(a) => transpose(a, x, out),
+        Op::Concat(a) => concat(a, operands, out),
+        Op::Pad(a) => pad(a, x, out),
+        Op::Slice(a) => slice(a, x, out),
+        op => Err(internal(&format!("{} is not a movement op", op.name()))),
+    }
 }
 
 fn gather<T: Elem>(v: &[T], idx: impl Iterator<Item = usize>) -> Result<Vec<T>, InterpError> {
@@ -46,7 +59,7 @@ pub(crate) fn transpose(
 
 /// `concat` along `axis`: for each index of the leading dimensions, the
 /// operands' blocks in order.
-pub(crate) fn concat(
+fn concat(
     a: &ConcatAttrs,
     operands: &[&Tensor],
     out: &TensorType,
@@ -100,7 +113,7 @@ fn pad_element(value: f32, out: &TensorType) -> Result<TensorData, InterpError> 
 }
 
 /// `pad`: `y[i] = x[i - before]` inside `x`, the padding element elsewhere.
-pub(crate) fn pad(a: &PadAttrs, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
+fn pad(a: &PadAttrs, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
     let fill = pad_element(a.value, out)?;
     let in_shape = &x.ty.shape;
     let in_strides = strides(in_shape);
@@ -156,11 +169,7 @@ pub(crate) fn pad(a: &PadAttrs, x: &Tensor, out: &TensorType) -> Result<TensorDa
 }
 
 /// `slice`: `y[i] = x[begin + i * step]` per dimension.
-pub(crate) fn slice(
-    a: &SliceAttrs,
-    x: &Tensor,
-    out: &TensorType,
-) -> Result<TensorData, InterpError> {
+fn slice(a: &SliceAttrs, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
     let in_strides = strides(&x.ty.shape);
     let start: usize = a.begin.iter().zip(&in_strides).map(|(b, s)| b * s).sum();
     let steps: Vec<usize> = a.step.iter().zip(&in_strides).map(|(t, s)| t * s).collect();

@@ -51,3 +51,14 @@ pub enum PassError {
         message: String,
     },
 }
+
+impl PassError {
+    /// A failure of `pass`, with `e` as the message (a refused graph edit,
+    /// a cycle, ...).
+    pub fn failed(pass: &'static str, e: impl std::fmt::Display) -> PassError {
+        PassError::Failed {
+            pass,
+            message: e.to_string(),
+        }
+    }
+}

@@ -482,13 +482,10 @@ impl<'g> Cx<'g> {
             Op::BatchNorm(_) => {
                 return Err(nd.unsupported("batch_norm is folded first (the `fold-batchnorm` pass)"))
             }
-            Op::Reshape(_) => self.reshape(&nd, &mut l),
-            Op::Transpose(a) => self.transpose(&nd, &mut l, a)?,
-            Op::Concat(a) => self.concat(&nd, &mut l, a),
-            Op::Pad(a) => self.pad(&nd, &mut l, a)?,
-            Op::Slice(a) => self.slice(&nd, &mut l, a)?,
             Op::Quantize => self.quantize(&nd, &mut l)?,
             Op::Dequantize => self.dequantize(&nd, &mut l)?,
+            // Every movement op (reshape, transpose, concat, pad, slice).
+            _ => self.movement(&nd, &mut l)?,
         }
         // An empty result needs no code (the constant arrays stay, for the
         // report).

@@ -5,7 +5,7 @@ use super::{CType, ConstData, Cx, Layer, Node, R};
 use crate::kernels::movement::{CopyBlocks, Pad, Transpose};
 use crate::kernels::{Arg, Kernel};
 use tmlc_ir::{
-    strides, ConcatAttrs, DType, PadAttrs, SliceAttrs, TensorData, TensorType, TransposeAttrs,
+    strides, ConcatAttrs, DType, Op, PadAttrs, SliceAttrs, TensorData, TensorType, TransposeAttrs,
     ValueDef,
 };
 
@@ -32,7 +32,20 @@ fn pad_element(value: f32, out: &TensorType) -> Option<Vec<u8>> {
 }
 
 impl<'g> Cx<'g> {
-    pub(super) fn reshape(&mut self, nd: &Node<'_>, l: &mut Layer) {
+    /// Lowers a movement-family op.
+    pub(super) fn movement(&mut self, nd: &Node<'_>, l: &mut Layer) -> R<()> {
+        match nd.op {
+            Op::Reshape(_) => self.reshape(nd, l),
+            Op::Transpose(a) => self.transpose(nd, l, a)?,
+            Op::Concat(a) => self.concat(nd, l, a),
+            Op::Pad(a) => self.pad(nd, l, a)?,
+            Op::Slice(a) => self.slice(nd, l, a)?,
+            _ => return Err(nd.unsupported("no kernel")),
+        }
+        Ok(())
+    }
+
+    fn reshape(&mut self, nd: &Node<'_>, l: &mut Layer) {
         l.alias = true;
         l.kernel_desc = "alias".into();
         if let ValueDef::Const(_) = &self.g.value(nd.ops[0]).def {
@@ -78,14 +91,14 @@ impl<'g> Cx<'g> {
         Ok(())
     }
 
-    pub(super) fn transpose(&mut self, nd: &Node<'_>, l: &mut Layer, a: &TransposeAttrs) -> R<()> {
+    fn transpose(&mut self, nd: &Node<'_>, l: &mut Layer, a: &TransposeAttrs) -> R<()> {
         let ist = strides(&nd.xt.shape);
         let pst: Vec<usize> = a.perm.iter().map(|&p| ist[p]).collect();
         l.kernel_desc = "transpose".into();
         self.gather(nd, l, 0, pst, "permuted input strides")
     }
 
-    pub(super) fn slice(&mut self, nd: &Node<'_>, l: &mut Layer, a: &SliceAttrs) -> R<()> {
+    fn slice(&mut self, nd: &Node<'_>, l: &mut Layer, a: &SliceAttrs) -> R<()> {
         let ist = strides(&nd.xt.shape);
         let start: usize = a.begin.iter().zip(&ist).map(|(b, s)| b * s).sum();
         let st: Vec<usize> = a.step.iter().zip(&ist).map(|(t, s)| t * s).collect();
@@ -93,7 +106,7 @@ impl<'g> Cx<'g> {
         self.gather(nd, l, start, st, "input strides times steps")
     }
 
-    pub(super) fn concat(&mut self, nd: &Node<'_>, l: &mut Layer, a: &ConcatAttrs) {
+    fn concat(&mut self, nd: &Node<'_>, l: &mut Layer, a: &ConcatAttrs) {
         let yt = nd.yt;
         let es = yt.dtype.size();
         let outer: usize = yt.shape[..a.axis].iter().product();
@@ -122,7 +135,7 @@ impl<'g> Cx<'g> {
         }
     }
 
-    pub(super) fn pad(&mut self, nd: &Node<'_>, l: &mut Layer, a: &PadAttrs) -> R<()> {
+    fn pad(&mut self, nd: &Node<'_>, l: &mut Layer, a: &PadAttrs) -> R<()> {
         let (xt, yt) = (nd.xt, nd.yt);
         let esize = yt.dtype.size();
         let fill =

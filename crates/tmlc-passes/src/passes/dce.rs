@@ -19,13 +19,6 @@ pub const INFO: PassInfo = PassInfo {
     build: |_| Ok(Box::new(DeadCodeElimination)),
 };
 
-fn failed(e: impl std::fmt::Display) -> PassError {
-    PassError::Failed {
-        pass: "dce",
-        message: e.to_string(),
-    }
-}
-
 impl Pass for DeadCodeElimination {
     fn name(&self) -> &'static str {
         INFO.name
@@ -48,17 +41,21 @@ impl Pass for DeadCodeElimination {
             .collect();
         // Remove consumers before producers: reverse topological order, then
         // constants.
-        let order = g.topo_order().map_err(|_| failed("graph has a cycle"))?;
+        let order = g
+            .topo_order()
+            .map_err(|_| PassError::failed(INFO.name, "graph has a cycle"))?;
         let dead_set: HashSet<ValueId> = dead.iter().copied().collect();
         for n in order.into_iter().rev() {
             let r = g.node(n).result;
             if dead_set.contains(&r) {
-                g.remove_node(n).map_err(failed)?;
+                g.remove_node(n)
+                    .map_err(|e| PassError::failed(INFO.name, e))?;
             }
         }
         for v in &dead {
             if g.try_value(*v).is_some() {
-                g.remove_value(*v).map_err(failed)?;
+                g.remove_value(*v)
+                    .map_err(|e| PassError::failed(INFO.name, e))?;
             }
         }
         Ok((!dead.is_empty()).into())

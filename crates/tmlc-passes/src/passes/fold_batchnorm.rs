@@ -56,10 +56,7 @@ fn foldable_producer(g: &Graph, x: ValueId) -> Option<NodeId> {
 }
 
 fn failed(e: GraphError) -> PassError {
-    PassError::Failed {
-        pass: INFO.name,
-        message: e.to_string(),
-    }
+    PassError::failed(INFO.name, e)
 }
 
 impl Pass for FoldBatchNorm {

@@ -44,10 +44,9 @@ impl Pass for FoldConstants {
         vec![("max-elems", self.max_elems.to_string())]
     }
     fn run(&self, g: &mut Graph, _: &mut PassContext<'_>) -> Result<Changed, PassError> {
-        let order = g.topo_order().map_err(|_| PassError::Failed {
-            pass: "fold-constants",
-            message: "graph has a cycle".into(),
-        })?;
+        let order = g
+            .topo_order()
+            .map_err(|_| PassError::failed(INFO.name, "graph has a cycle"))?;
         let mut changed = false;
         for n in order {
             let node = g.node(n);

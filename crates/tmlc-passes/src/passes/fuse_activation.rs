@@ -71,16 +71,11 @@ impl Pass for FuseActivation {
         INFO.name
     }
     fn run(&self, g: &mut Graph, _: &mut PassContext<'_>) -> Result<Changed, PassError> {
-        let failed = |e: tmlc_ir::GraphError| PassError::Failed {
-            pass: INFO.name,
-            message: e.to_string(),
-        };
         let mut changed = false;
         // Topological order: a chain relu(relu6(conv)) fuses step by step.
-        let order = g.topo_order().map_err(|_| PassError::Failed {
-            pass: INFO.name,
-            message: "graph has a cycle".into(),
-        })?;
+        let order = g
+            .topo_order()
+            .map_err(|_| PassError::failed(INFO.name, "graph has a cycle"))?;
         for n in order {
             let Some((p, fused)) = fusion(g, n) else {
                 continue;
@@ -90,7 +85,8 @@ impl Pass for FuseActivation {
             g.set_op(p, op);
             let (x, y) = (g.node(n).operands[0], g.node(n).result);
             g.replace_all_uses(y, x);
-            g.remove_node(n).map_err(failed)?;
+            g.remove_node(n)
+                .map_err(|e| PassError::failed(INFO.name, e))?;
             changed = true;
         }
         Ok(changed.into())

@@ -59,10 +59,8 @@ impl Pass for RemoveIdentity {
                 continue;
             }
             g.replace_all_uses(r, x);
-            g.remove_node(n).map_err(|e| PassError::Failed {
-                pass: INFO.name,
-                message: e.to_string(),
-            })?;
+            g.remove_node(n)
+                .map_err(|e| PassError::failed(INFO.name, e))?;
             changed = true;
         }
         Ok(changed.into())

@@ -20,10 +20,7 @@ pub const INFO: PassInfo = PassInfo {
 };
 
 fn failed(e: GraphError) -> PassError {
-    PassError::Failed {
-        pass: INFO.name,
-        message: e.to_string(),
-    }
+    PassError::failed(INFO.name, e)
 }
 
 impl Pass for SoftmaxLastAxis {

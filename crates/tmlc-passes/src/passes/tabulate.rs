@@ -75,10 +75,8 @@ impl Pass for Tabulate {
                 continue;
             }
             let what = format!("`%{} = {}`", g.value(r).name, op.name());
-            let failed = |message: String| PassError::Failed {
-                pass: INFO.name,
-                message: format!("{what}: {message}"),
-            };
+            let failed =
+                |message: String| PassError::failed(INFO.name, format!("{what}: {message}"));
             let data = table(&op, &xt, &yt).map_err(failed)?;
             let name = format!("{}_table", g.value(r).name);
             let t = g.add_const(&name, TensorType::new(yt.dtype, vec![256]), data);
