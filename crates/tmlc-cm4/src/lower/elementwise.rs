@@ -177,7 +177,8 @@ impl<'g> Cx<'g> {
             ),
             Op::Sigmoid => (Kernel::SigmoidF32, SigmoidF32 { x, y, n }.into()),
             Op::Tanh => (Kernel::TanhF32, TanhF32 { x, y, n }.into()),
-            _ => (Kernel::HardSwishF32, HardSwishF32 { x, y, n }.into()),
+            Op::HardSwish => (Kernel::HardSwishF32, HardSwishF32 { x, y, n }.into()),
+            _ => return Err(nd.unsupported("no f32 kernel")),
         };
         l.call(kernel, call);
         Ok(())

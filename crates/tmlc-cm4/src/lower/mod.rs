@@ -35,7 +35,9 @@ mod reduce;
 use crate::error::EmitError;
 use crate::kernels::{Arg, Call, Kernel};
 use std::collections::HashMap;
-use tmlc_ir::{DType, Graph, NodeId, Op, Quant, TensorData, TensorType, ValueDef, ValueId};
+use tmlc_ir::{
+    DType, Graph, NodeId, Op, OpFamily, Quant, TensorData, TensorType, ValueDef, ValueId,
+};
 
 /// A C element type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -468,14 +470,8 @@ impl<'g> Cx<'g> {
             Op::FullyConnected(a) => self.fully_connected(&nd, &mut l, a)?,
             Op::MatMul => self.matmul(&nd, &mut l)?,
             Op::Add(a) | Op::Sub(a) | Op::Mul(a) => self.binary(&nd, &mut l, a.act)?,
-            Op::Relu
-            | Op::Relu6
-            | Op::Clip(_)
-            | Op::LeakyRelu(_)
-            | Op::Sigmoid
-            | Op::Tanh
-            | Op::HardSwish => self.unary(&nd, &mut l)?,
             Op::Lookup => self.lookup(&nd, &mut l)?,
+            op if op.family() == OpFamily::Unary => self.unary(&nd, &mut l)?,
             Op::MaxPool2d(a) | Op::AvgPool2d(a) => self.pool2d(&nd, &mut l, a)?,
             Op::Mean(a) => self.mean(&nd, &mut l, a)?,
             Op::Softmax(a) => self.softmax(&nd, &mut l, a)?,
