@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// tmlc compiles a trained neural network (TFLite today; ONNX is next) into
+/// tmlc compiles a trained neural network (ONNX or TFLite) into
 /// plain C for Arm Cortex-M microcontrollers: no interpreter, no heap, one
 /// static arena, int8 kernels bit-exact with TensorFlow Lite Micro.
 ///
@@ -28,7 +28,7 @@ pub struct Cli {
 /// Arguments of the main job (compile a model to C).
 #[derive(Args, Debug)]
 pub struct CompileArgs {
-    /// The model to compile: .tflite, or tmlc's textual IR (.tir).
+    /// The model to compile: .onnx, .tflite, or tmlc's textual IR (.tir).
     #[arg(required = true)]
     pub model: Option<PathBuf>,
     /// Output C file; the header is written beside it with extension .h
@@ -46,6 +46,10 @@ pub struct CompileArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text, requires = "report")]
     pub report_format: ReportFormat,
+    /// Shape of a model input, `NAME=1x3x32x32` (repeatable): resolves
+    /// symbolic ONNX dimensions (a symbolic batch dimension defaults to 1).
+    #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
+    pub input_shapes: Vec<(String, Vec<usize>)>,
     /// Pass pipeline run before code generation.
     #[arg(long, value_name = "PASSES", default_value = tmlc::passes::DEFAULT_PIPELINE)]
     pub passes: String,
@@ -109,4 +113,19 @@ pub struct RunArgs {
     /// Raw output tensor file, once per graph output, in order.
     #[arg(long = "output", value_name = "FILE.bin")]
     pub outputs: Vec<PathBuf>,
+}
+
+/// Parses `NAME=1x3x32x32`.
+fn parse_input_shape(s: &str) -> Result<(String, Vec<usize>), String> {
+    let (name, dims) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=DIMS (e.g. input=1x3x32x32)"))?;
+    let dims = dims
+        .split('x')
+        .map(|d| {
+            d.parse::<usize>()
+                .map_err(|_| format!("`{d}` in `{s}` is not a dimension"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name.to_string(), dims))
 }

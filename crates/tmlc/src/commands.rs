@@ -16,7 +16,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 fn compile(a: CompileArgs) -> Result<(), Error> {
     let model = a.model.unwrap_or_default();
-    let mut g = load_model(&model)?;
+    let load = tmlc::LoadOptions {
+        input_shapes: a.input_shapes.clone(),
+    };
+    let mut g = tmlc::load_model_with(&model, &load)?;
     let name = a.name.unwrap_or_else(|| c_identifier(&stem(&model)));
     let c_path = a
         .output

@@ -42,6 +42,14 @@ pub enum Error {
         /// Why.
         source: tmlc_tflite::TfliteError,
     },
+    /// The ONNX frontend rejected the model.
+    #[error("{path}: {source}")]
+    Onnx {
+        /// The file.
+        path: String,
+        /// Why.
+        source: tmlc_onnx::OnnxError,
+    },
     /// The backend cannot generate C for the graph.
     #[error("{path}: {source}")]
     Emit {

@@ -63,7 +63,7 @@ mod load;
 
 pub use compile::{compile, write_c, CompileOptions};
 pub use error::Error;
-pub use load::{c_identifier, load_model, read_tensor, stem};
+pub use load::{c_identifier, load_model, load_model_with, read_tensor, stem, LoadOptions};
 
 /// The Cortex-M4 C backend (re-export of `tmlc-cm4`).
 pub use tmlc_cm4 as cm4;

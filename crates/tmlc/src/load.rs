@@ -39,10 +39,22 @@ fn read_at_most(p: &Path, limit: usize) -> Result<Vec<u8>, Error> {
     Ok(v)
 }
 
-/// Reads a model by its extension (`.tflite`, or `.tir` text IR; `-` is
-/// text IR on standard input) into a verified graph named after the file
-/// stem.
+/// How models are read.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Shapes of graph inputs by name (ONNX: resolves symbolic dimensions).
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+}
+
+/// Reads a model by its extension (`.onnx`, `.tflite`, or `.tir` text IR;
+/// `-` is text IR on standard input) into a verified graph named after the
+/// file stem.
 pub fn load_model(p: &Path) -> Result<Graph, Error> {
+    load_model_with(p, &LoadOptions::default())
+}
+
+/// [`load_model`] with options.
+pub fn load_model_with(p: &Path, opts: &LoadOptions) -> Result<Graph, Error> {
     let path = display(p);
     let ext = p
         .extension()
@@ -54,10 +66,19 @@ pub fn load_model(p: &Path) -> Result<Graph, Error> {
             let bytes = read_bytes(p)?;
             tmlc_tflite::import(&bytes, &stem(p)).map_err(|source| Error::Tflite { path, source })
         }
-        "onnx" => Err(Error::Usage {
-            path,
-            message: "ONNX models are not supported yet (supported: .tflite, .tir)".into(),
-        }),
+        "onnx" => {
+            let bytes = read_bytes(p)?;
+            let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+            let external = move |location: &str, offset: u64, len: usize| {
+                read_range(&dir.join(location), offset, len)
+            };
+            let opts = tmlc_onnx::ImportOptions {
+                input_shapes: opts.input_shapes.clone(),
+                external: Some(&external),
+            };
+            tmlc_onnx::import(&bytes, &stem(p), &opts)
+                .map_err(|source| Error::Onnx { path, source })
+        }
         "tir" | "" => {
             let bytes = read_bytes(p)?;
             let text = String::from_utf8(bytes).map_err(|e| Error::Usage {
@@ -73,9 +94,28 @@ pub fn load_model(p: &Path) -> Result<Graph, Error> {
         }
         _ => Err(Error::Usage {
             path,
-            message: "unknown model format (expected .tflite or .tir)".into(),
+            message: "unknown model format (expected .onnx, .tflite or .tir)".into(),
         }),
     }
+}
+
+/// Exactly `len` bytes of `p` from `offset`: a shorter file is an error,
+/// and nothing beyond `len` is read.
+fn read_range(p: &Path, offset: u64, len: usize) -> Result<Vec<u8>, String> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(p).map_err(|e| e.to_string())?;
+    let size = f.metadata().map_err(|e| e.to_string())?.len();
+    if !matches!(offset.checked_add(len as u64), Some(end) if end <= size) {
+        return Err(format!(
+            "bytes {offset}..+{len} are outside the file ({size} bytes)"
+        ));
+    }
+    f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+    let mut v = Vec::with_capacity(len);
+    f.take(len as u64)
+        .read_to_end(&mut v)
+        .map_err(|e| e.to_string())?;
+    Ok(v)
 }
 
 /// Reads a raw little-endian tensor of type `ty` from `p` (exactly

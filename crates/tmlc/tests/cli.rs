@@ -233,6 +233,47 @@ fn main_job_reports_unsupported_formats_clearly() {
     assert!(stderr(&o).contains("unknown model format"));
 }
 
+#[test]
+fn main_job_compiles_an_onnx_model() {
+    let t = Tmp::new();
+    let m = repo().join("../shared/models/onnx2c/mnist-8.onnx");
+    let c = t.path("mnist.c");
+    let o = tmlc(&[
+        &m.display().to_string(),
+        "-o",
+        &c.display().to_string(),
+        "--report",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(report.contains("conv_f32"), "{report}");
+    let h = std::fs::read_to_string(t.path("mnist.h")).unwrap_or_default();
+    // The input keeps ONNX's NCHW shape.
+    assert!(
+        h.contains("#define mnist_8_INPUT0_SHAPE {1, 1, 28, 28}"),
+        "{h}"
+    );
+    // A bad --input-shape is a usage error.
+    let o = tmlc(&[&m.display().to_string(), "--input-shape", "Input3=1xAx3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("`A` in `Input3=1xAx3` is not a dimension"),
+        "{}",
+        stderr(&o)
+    );
+    // A truncated model: one line.
+    let bytes = std::fs::read(&m).unwrap_or_default();
+    let bad = t.write("bad.onnx", &bytes[..bytes.len() / 3]);
+    let o = tmlc(&[&bad, "-o", &t.path("bad.c").display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a valid ONNX model"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -1,0 +1,596 @@
+//! ONNX operators to IR ops, one function per operator family. Converters
+//! ask the importer for the layout they need (`nhwc` for windows, `plain`
+//! for shape ops) and define each output in the form they produce.
+
+use crate::import::{const_f32, const_ints, f32_ty, Importer, Node, Val, TO_NHWC};
+use crate::tensor;
+use crate::OnnxError;
+use tmlc_ir::{
+    numel, Activation, BatchNormAttrs, BinaryAttrs, ClipAttrs, ConcatAttrs, Conv2dAttrs,
+    FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, Op, Pool2dAttrs, ReshapeAttrs, SoftmaxAttrs,
+    TensorData, TransposeAttrs, ValueId,
+};
+
+type R<T> = Result<T, OnnxError>;
+
+/// Converts one node.
+pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    match n.op() {
+        "Identity" | "Dropout" => alias(imp, n),
+        "Constant" => constant(imp, n),
+        "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "HardSwish" | "Clip" => unary(imp, n),
+        "Add" | "Sub" | "Mul" => binary(imp, n),
+        "Conv" => conv(imp, n),
+        "MaxPool" | "AveragePool" => pool(imp, n),
+        "GlobalAveragePool" | "GlobalMaxPool" => global_pool(imp, n),
+        "BatchNormalization" => batch_norm(imp, n),
+        "Gemm" => gemm(imp, n),
+        "MatMul" => matmul(imp, n),
+        "Flatten" | "Reshape" => reshape(imp, n),
+        "Transpose" => transpose(imp, n),
+        "Softmax" => softmax(imp, n),
+        "Concat" => concat(imp, n),
+        op => Err(OnnxError::UnsupportedOp {
+            op: op.to_string(),
+            node: n.name.clone(),
+        }),
+    }
+}
+
+/// Defines output 0 as `v` in layout `nhwc`.
+fn out(imp: &mut Importer<'_>, n: &Node<'_>, v: ValueId, nhwc: bool) -> R<()> {
+    let val = if nhwc {
+        Val {
+            plain: None,
+            nhwc: Some(v),
+        }
+    } else {
+        Val {
+            plain: Some(v),
+            nhwc: None,
+        }
+    };
+    imp.define(n.output(0)?, val);
+    Ok(())
+}
+
+fn alias(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let v = imp.val(n, n.req(0)?)?;
+    imp.define(n.output(0)?, v);
+    Ok(())
+}
+
+fn constant(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let name = n.output(0)?;
+    let (ty, data) = if let Some(t) = n.tensor("value") {
+        tensor::read(t, None)?
+    } else if n.has_attr("value_float") {
+        (
+            f32_ty(vec![]),
+            TensorData::F32(vec![n.float("value_float", 0.0)]),
+        )
+    } else if let Some(v) = n.floats("value_floats") {
+        (f32_ty(vec![v.len()]), TensorData::F32(v.to_vec()))
+    } else if n.has_attr("value_int") {
+        let t = tmlc_ir::TensorType::new(tmlc_ir::DType::I64, vec![]);
+        (t, TensorData::I64(vec![n.int("value_int", 0)]))
+    } else if let Some(v) = n.ints("value_ints") {
+        let t = tmlc_ir::TensorType::new(tmlc_ir::DType::I64, vec![v.len()]);
+        (t, TensorData::I64(v.to_vec()))
+    } else {
+        return Err(n.err("needs a value, value_float(s) or value_int(s) attribute"));
+    };
+    let id = imp.konst(name, ty, data);
+    imp.define(
+        name,
+        Val {
+            plain: Some(id),
+            nhwc: None,
+        },
+    );
+    Ok(())
+}
+
+/// An element-wise op keeps its operand's layout.
+fn unary(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = n.req(0)?;
+    let op = match n.op() {
+        "Relu" => Op::Relu,
+        "Sigmoid" => Op::Sigmoid,
+        "Tanh" => Op::Tanh,
+        "HardSwish" => Op::HardSwish,
+        "LeakyRelu" => Op::LeakyRelu(LeakyReluAttrs {
+            alpha: n.float("alpha", 0.01),
+        }),
+        _ => {
+            // Clip: attributes before opset 11, optional inputs after.
+            let (mut lo, mut hi) = (
+                n.float("min", f32::NEG_INFINITY),
+                n.float("max", f32::INFINITY),
+            );
+            for (i, bound) in [(1, &mut lo), (2, &mut hi)] {
+                if let Some(b) = n.input(i) {
+                    let v = imp.plain(n, b)?;
+                    *bound = imp
+                        .const_data(v)
+                        .and_then(const_f32)
+                        .ok_or_else(|| n.err("min and max must be constant scalars"))?;
+                }
+            }
+            Op::Clip(ClipAttrs { min: lo, max: hi })
+        }
+    };
+    let nhwc = imp.is_nhwc(x);
+    let v = if nhwc {
+        imp.nhwc(n, x)?
+    } else {
+        imp.plain(n, x)?
+    };
+    let y = imp.op(n, op, vec![v], n.output(0)?)?;
+    out(imp, n, y, nhwc)
+}
+
+/// `b` (any rank <= 4, broadcast against a rank-4 NCHW tensor) in NHWC:
+/// reshaped to rank 4 with leading ones, then transposed.
+fn broadcast_nhwc(imp: &mut Importer<'_>, n: &Node<'_>, b: &str) -> R<ValueId> {
+    if imp.is_nhwc(b) {
+        return imp.nhwc(n, b);
+    }
+    let v = imp.plain(n, b)?;
+    let shape = imp.ty(v).shape.clone();
+    if shape.len() > 4 {
+        return Err(n.err("an operand of rank above 4 against an image tensor"));
+    }
+    let mut four = vec![1; 4 - shape.len()];
+    four.extend(&shape);
+    let name = format!("{}_4d", imp.g.value(v).name);
+    let r = imp.op(n, Op::Reshape(ReshapeAttrs { shape: four }), vec![v], &name)?;
+    let name = format!("{}_nhwc", imp.g.value(v).name);
+    imp.op(
+        n,
+        Op::Transpose(TransposeAttrs {
+            perm: TO_NHWC.to_vec(),
+        }),
+        vec![r],
+        &name,
+    )
+}
+
+fn binary(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let (a, b) = (n.req(0)?, n.req(1)?);
+    let attrs = BinaryAttrs::default();
+    let op = match n.op() {
+        "Add" => Op::Add(attrs),
+        "Sub" => Op::Sub(attrs),
+        _ => Op::Mul(attrs),
+    };
+    let nhwc = imp.is_nhwc(a) || imp.is_nhwc(b);
+    let (x, y) = if nhwc {
+        (broadcast_nhwc(imp, n, a)?, broadcast_nhwc(imp, n, b)?)
+    } else {
+        (imp.plain(n, a)?, imp.plain(n, b)?)
+    };
+    let r = imp.op(n, op, vec![x, y], n.output(0)?)?;
+    out(imp, n, r, nhwc)
+}
+
+/// `[top, left, bottom, right]` of a 2-D window: `pads`, or `auto_pad`.
+fn window_pads(
+    n: &Node<'_>,
+    input: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+) -> R<[usize; 4]> {
+    let auto = n.string("auto_pad").unwrap_or_else(|| "NOTSET".into());
+    match auto.as_str() {
+        "NOTSET" => match n.sizes("pads")? {
+            None => Ok([0; 4]),
+            Some(p) if p.len() == 4 => Ok([p[0], p[1], p[2], p[3]]),
+            Some(p) => Err(n.err(format!("pads has {} values, a 2-D window needs 4", p.len()))),
+        },
+        "VALID" => Ok([0; 4]),
+        "SAME_UPPER" | "SAME_LOWER" => {
+            let mut out = [0; 4];
+            for d in 0..2 {
+                let eff = (kernel[d].max(1) - 1) * dilation[d] + 1;
+                let o = input[d].div_ceil(stride[d].max(1));
+                let total = ((o.max(1) - 1) * stride[d] + eff).saturating_sub(input[d]);
+                let (small, big) = (total / 2, total - total / 2);
+                let (before, after) = if auto == "SAME_UPPER" {
+                    (small, big)
+                } else {
+                    (big, small)
+                };
+                out[d] = before;
+                out[d + 2] = after;
+            }
+            Ok(out)
+        }
+        a => Err(n.err(format!("auto_pad {a} is not supported"))),
+    }
+}
+
+fn pair(n: &Node<'_>, key: &str, default: usize) -> R<[usize; 2]> {
+    match n.sizes(key)? {
+        None => Ok([default; 2]),
+        Some(v) if v.len() == 2 => Ok([v[0], v[1]]),
+        Some(v) => Err(n.err(format!(
+            "{key} has {} values, a 2-D window needs 2",
+            v.len()
+        ))),
+    }
+}
+
+fn conv(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.nhwc(n, n.req(0)?)?;
+    let w = imp.plain(n, n.req(1)?)?;
+    let ws = imp.ty(w).shape.clone();
+    if ws.len() != 4 {
+        return Err(n.err(format!(
+            "only 2-D convolutions are supported (weights {:?})",
+            ws
+        )));
+    }
+    let xs = imp.ty(x).shape.clone();
+    let stride = pair(n, "strides", 1)?;
+    let dilation = pair(n, "dilations", 1)?;
+    let pad = window_pads(n, [xs[1], xs[2]], [ws[2], ws[3]], stride, dilation)?;
+    let groups = usize::try_from(n.int("group", 1)).map_err(|_| n.err("negative group"))?;
+    // [O, I/g, KH, KW] -> [O, KH, KW, I/g] (a transpose of a constant, folded).
+    let wname = format!("{}_ohwi", imp.g.value(w).name);
+    let w = imp.op(
+        n,
+        Op::Transpose(TransposeAttrs {
+            perm: TO_NHWC.to_vec(),
+        }),
+        vec![w],
+        &wname,
+    )?;
+    let mut operands = vec![x, w];
+    if let Some(b) = n.input(2) {
+        operands.push(imp.plain(n, b)?);
+    }
+    let attrs = Conv2dAttrs {
+        stride,
+        dilation,
+        pad,
+        groups,
+        act: Activation::None,
+    };
+    let y = imp.op(n, Op::Conv2d(attrs), operands, n.output(0)?)?;
+    out(imp, n, y, true)
+}
+
+fn pool(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.nhwc(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    let kernel = n
+        .sizes("kernel_shape")?
+        .ok_or_else(|| n.err("needs kernel_shape"))?;
+    let [kh, kw] = kernel[..] else {
+        return Err(n.err("only 2-D pooling is supported"));
+    };
+    if pair(n, "dilations", 1)? != [1, 1] {
+        return Err(n.err("dilated pooling is not supported"));
+    }
+    let stride = pair(n, "strides", 1)?;
+    let mut pad = window_pads(n, [xs[1], xs[2]], [kh, kw], stride, [1, 1])?;
+    let is_max = n.op() == "MaxPool";
+    let count_include_pad = !is_max && n.int("count_include_pad", 0) != 0;
+    if n.int("ceil_mode", 0) != 0 {
+        if count_include_pad {
+            return Err(n.err("ceil_mode with count_include_pad is not supported"));
+        }
+        // Extra padding at the end makes floor division give the ceiling;
+        // those taps are never counted.
+        for (d, k) in [(0, kh), (1, kw)] {
+            let padded = xs[1 + d] + pad[d] + pad[d + 2];
+            let rem = padded.saturating_sub(k) % stride[d].max(1);
+            if rem != 0 {
+                pad[d + 2] += stride[d] - rem;
+            }
+        }
+    }
+    let attrs = Pool2dAttrs {
+        kernel: [kh, kw],
+        stride,
+        pad,
+        count_include_pad,
+        act: Activation::None,
+    };
+    let op = if is_max {
+        Op::MaxPool2d(attrs)
+    } else {
+        Op::AvgPool2d(attrs)
+    };
+    let y = imp.op(n, op, vec![x], n.output(0)?)?;
+    out(imp, n, y, true)
+}
+
+fn global_pool(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.nhwc(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    let op = if n.op() == "GlobalAveragePool" {
+        Op::Mean(MeanAttrs {
+            axes: vec![1, 2],
+            keep_dims: true,
+        })
+    } else {
+        Op::MaxPool2d(Pool2dAttrs::new([xs[1], xs[2]]))
+    };
+    let y = imp.op(n, op, vec![x], n.output(0)?)?;
+    out(imp, n, y, true)
+}
+
+fn batch_norm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    if n.p.output.iter().filter(|o| !o.is_empty()).count() > 1 {
+        return Err(n.err("training mode (running mean/variance outputs) is not supported"));
+    }
+    let xn = n.req(0)?;
+    let rank = {
+        let v = imp.val(n, xn)?;
+        imp.ty(v.plain.or(v.nhwc).ok_or_else(|| n.err("no input"))?)
+            .rank()
+    };
+    let (x, nhwc) = match rank {
+        4 => (imp.nhwc(n, xn)?, true),
+        2 => (imp.plain(n, xn)?, false),
+        r => return Err(n.err(format!("input of rank {r} (supported: 2 and 4)"))),
+    };
+    let mut operands = vec![x];
+    for i in 1..5 {
+        operands.push(imp.plain(n, n.req(i)?)?);
+    }
+    let op = Op::BatchNorm(BatchNormAttrs {
+        epsilon: n.float("epsilon", 1e-5),
+    });
+    let y = imp.op(n, op, operands, n.output(0)?)?;
+    out(imp, n, y, nhwc)
+}
+
+/// `Gemm`: `alpha * A' B' + beta * C` as fully_connected with constant
+/// weights (`B'` made `[N, K]`, scaled by alpha) and bias (`beta * C`).
+fn gemm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let mut a = imp.plain(n, n.req(0)?)?;
+    let b = imp.plain(n, n.req(1)?)?;
+    let tr = |imp: &mut Importer<'_>, v: ValueId, suffix: &str| {
+        let name = format!("{}_{suffix}", imp.g.value(v).name);
+        imp.op(
+            n,
+            Op::Transpose(TransposeAttrs { perm: vec![1, 0] }),
+            vec![v],
+            &name,
+        )
+    };
+    if n.int("transA", 0) != 0 {
+        a = tr(imp, a, "t")?;
+    }
+    // fully_connected wants [N, K]: B is [K, N] unless transB.
+    let mut w = if n.int("transB", 0) != 0 {
+        b
+    } else {
+        tr(imp, b, "t")?
+    };
+    let scale = |imp: &mut Importer<'_>, v: ValueId, s: f32, what: &str| -> R<ValueId> {
+        if s == 1.0 {
+            return Ok(v);
+        }
+        let k = imp.konst(
+            &format!("{}_{what}", n.name),
+            f32_ty(vec![]),
+            TensorData::F32(vec![s]),
+        );
+        let name = format!("{}_scaled", imp.g.value(v).name);
+        imp.op(n, Op::Mul(BinaryAttrs::default()), vec![v, k], &name)
+    };
+    w = scale(imp, w, n.float("alpha", 1.0), "alpha")?;
+    let nout = imp.ty(w).shape.first().copied().unwrap_or(0);
+    let mut operands = vec![a, w];
+    let mut extra = None;
+    if let Some(c) = n.input(2) {
+        let c = imp.plain(n, c)?;
+        let c = scale(imp, c, n.float("beta", 1.0), "beta")?;
+        let cs = imp.ty(c).shape.clone();
+        if numel(&cs) == nout
+            && cs.iter().rev().skip(1).all(|&d| d == 1)
+            && cs.last() == Some(&nout)
+        {
+            let name = format!("{}_bias", imp.g.value(c).name);
+            let bias = imp.op(
+                n,
+                Op::Reshape(ReshapeAttrs { shape: vec![nout] }),
+                vec![c],
+                &name,
+            )?;
+            operands.push(bias);
+        } else {
+            extra = Some(c);
+        }
+    }
+    let fc = Op::FullyConnected(FullyConnectedAttrs::default());
+    let y = match extra {
+        None => imp.op(n, fc, operands, n.output(0)?)?,
+        Some(c) => {
+            let p = imp.op(n, fc, operands, &format!("{}_product", n.name))?;
+            imp.op(n, Op::Add(BinaryAttrs::default()), vec![p, c], n.output(0)?)?
+        }
+    };
+    out(imp, n, y, false)
+}
+
+/// `MatMul` by a constant `[K, N]` matrix is fully_connected (keeping the
+/// leading dimensions); anything else is the IR's batched matmul.
+fn matmul(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let a = imp.plain(n, n.req(0)?)?;
+    let b = imp.plain(n, n.req(1)?)?;
+    let y = if imp.const_data(b).is_some() && imp.ty(b).rank() == 2 && imp.ty(a).rank() >= 2 {
+        let name = format!("{}_t", imp.g.value(b).name);
+        let w = imp.op(
+            n,
+            Op::Transpose(TransposeAttrs { perm: vec![1, 0] }),
+            vec![b],
+            &name,
+        )?;
+        let keep_dims = imp.ty(a).rank() > 2;
+        let op = Op::FullyConnected(FullyConnectedAttrs {
+            act: Activation::None,
+            keep_dims,
+        });
+        imp.op(n, op, vec![a, w], n.output(0)?)?
+    } else {
+        imp.op(n, Op::MatMul, vec![a, b], n.output(0)?)?
+    };
+    out(imp, n, y, false)
+}
+
+/// `Flatten` and `Reshape` (with `0` = copy, `-1` = infer, `allowzero`),
+/// on the ONNX-ordered tensor.
+fn reshape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.plain(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    let shape = if n.op() == "Flatten" {
+        let axis = n.int("axis", 1);
+        let r = xs.len() as i64;
+        let a = if axis < 0 { axis + r } else { axis };
+        if !(0..=r).contains(&a) {
+            return Err(n.err(format!("axis {axis} is out of range for rank {r}")));
+        }
+        let a = a as usize;
+        vec![numel(&xs[..a]), numel(&xs[a..])]
+    } else {
+        let spec = match n.input(1) {
+            Some(s) => {
+                let v = imp.plain(n, s)?;
+                imp.const_data(v)
+                    .and_then(const_ints)
+                    .ok_or_else(|| n.err("the shape must be a constant"))?
+            }
+            None => n
+                .ints("shape")
+                .ok_or_else(|| n.err("needs a shape"))?
+                .to_vec(),
+        };
+        let allow_zero = n.int("allowzero", 0) != 0;
+        let mut out = Vec::with_capacity(spec.len());
+        let mut infer = None;
+        for (i, &d) in spec.iter().enumerate() {
+            out.push(match d {
+                0 if !allow_zero => *xs
+                    .get(i)
+                    .ok_or_else(|| n.err("0 copies a dimension the input lacks"))?,
+                -1 if infer.is_none() => {
+                    infer = Some(i);
+                    1
+                }
+                d if d >= 0 => d as usize,
+                d => return Err(n.err(format!("invalid dimension {d} in the shape"))),
+            });
+        }
+        if let Some(i) = infer {
+            let known = numel(&out);
+            if known == 0 || numel(&xs) % known != 0 {
+                return Err(n.err(format!("cannot reshape {xs:?} into {spec:?}")));
+            }
+            out[i] = numel(&xs) / known;
+        }
+        out
+    };
+    let y = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs { shape }),
+        vec![x],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, false)
+}
+
+fn transpose(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.plain(n, n.req(0)?)?;
+    let rank = imp.ty(x).rank();
+    let perm = match n.sizes("perm")? {
+        Some(p) => p,
+        None => (0..rank).rev().collect(),
+    };
+    let y = imp.op(
+        n,
+        Op::Transpose(TransposeAttrs { perm }),
+        vec![x],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, false)
+}
+
+/// `Softmax`: before opset 13 the input is flattened to 2-D at `axis`
+/// (default 1); from 13 on, `axis` (default -1) is the normalised axis.
+fn softmax(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.plain(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    let r = xs.len() as i64;
+    let sm = |axis| Op::Softmax(SoftmaxAttrs { beta: 1.0, axis });
+    let y = if imp.opset >= 13 {
+        imp.op(n, sm(n.int("axis", -1)), vec![x], n.output(0)?)?
+    } else {
+        let axis = n.int("axis", 1);
+        let a = if axis < 0 { axis + r } else { axis };
+        if !(0..r).contains(&a) {
+            return Err(n.err(format!("axis {axis} is out of range for rank {r}")));
+        }
+        if a == r - 1 {
+            imp.op(n, sm(-1), vec![x], n.output(0)?)?
+        } else {
+            let a = a as usize;
+            let flat = vec![numel(&xs[..a]), numel(&xs[a..])];
+            let f = imp.op(
+                n,
+                Op::Reshape(ReshapeAttrs { shape: flat }),
+                vec![x],
+                &format!("{}_2d", n.name),
+            )?;
+            let s = imp.op(n, sm(-1), vec![f], &format!("{}_rows", n.name))?;
+            imp.op(
+                n,
+                Op::Reshape(ReshapeAttrs { shape: xs }),
+                vec![s],
+                n.output(0)?,
+            )?
+        }
+    };
+    out(imp, n, y, false)
+}
+
+fn concat(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let inputs: Vec<&str> = (0..n.p.input.len()).filter_map(|i| n.input(i)).collect();
+    let first = imp.val(
+        n,
+        inputs.first().copied().ok_or_else(|| n.err("no inputs"))?,
+    )?;
+    let rank = imp
+        .ty(first
+            .plain
+            .or(first.nhwc)
+            .ok_or_else(|| n.err("no input"))?)
+        .rank() as i64;
+    let axis = n.int("axis", 1);
+    let a = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&a) {
+        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
+    }
+    let nhwc = rank == 4 && inputs.iter().any(|i| imp.is_nhwc(i));
+    let mut operands = Vec::with_capacity(inputs.len());
+    for i in &inputs {
+        operands.push(if nhwc {
+            imp.nhwc(n, i)?
+        } else {
+            imp.plain(n, i)?
+        });
+    }
+    // NCHW axis a sits at NHWC position inverse(TO_NHWC)[a].
+    let axis = if nhwc {
+        [0, 3, 1, 2][a as usize]
+    } else {
+        a as usize
+    };
+    let y = imp.op(n, Op::Concat(ConcatAttrs { axis }), operands, n.output(0)?)?;
+    out(imp, n, y, nhwc)
+}
