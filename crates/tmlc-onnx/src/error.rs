@@ -10,7 +10,7 @@ pub enum OnnxError {
     #[error("the model has no graph")]
     NoGraph,
     /// An operator set tmlc does not implement.
-    #[error("opset {version} of domain `{domain}` is not supported (supported: default domain, opsets 7 to 21)")]
+    #[error("opset {version} of domain `{domain}` is not supported (supported: default domain, opsets 7 to 25)")]
     Opset {
         /// The domain (`ai.onnx` for the default one).
         domain: String,

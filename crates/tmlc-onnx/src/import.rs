@@ -253,7 +253,7 @@ pub(crate) fn import(
     let mut opset = None;
     for o in &model.opset_import {
         if is_default_domain(&o.domain) {
-            if !(7..=21).contains(&o.version) {
+            if !(7..=25).contains(&o.version) {
                 return Err(OnnxError::Opset {
                     domain: "ai.onnx".into(),
                     version: o.version,
@@ -318,6 +318,17 @@ impl Importer<'_> {
         for vi in &graph.input {
             // Older exporters list initializers among the inputs too.
             if self.values.contains_key(&vi.name) {
+                continue;
+            }
+            if let Some((_, ty, data)) = opts.constants.iter().find(|(n, ..)| *n == vi.name) {
+                let id = self.konst(&vi.name, ty.clone(), data.clone());
+                self.define(
+                    &vi.name,
+                    Val {
+                        plain: Some(id),
+                        nhwc: None,
+                    },
+                );
                 continue;
             }
             let bad = |message: String| OnnxError::Tensor {

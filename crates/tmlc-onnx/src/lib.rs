@@ -39,6 +39,9 @@ pub struct ImportOptions<'a> {
     pub input_shapes: Vec<(String, Vec<usize>)>,
     /// Reads external data (`.onnx` + `.data` pairs); `None` refuses it.
     pub external: Option<&'a ExternalData<'a>>,
+    /// Graph inputs frozen to these values: they become constants (for
+    /// inputs that are parameters rather than data: shapes, axes, bounds).
+    pub constants: Vec<(String, tmlc_ir::TensorType, tmlc_ir::TensorData)>,
 }
 
 /// Reads a serialized `TensorProto` (the `.pb` files of ONNX test data):

@@ -16,7 +16,8 @@ type R<T> = Result<T, OnnxError>;
 /// Converts one node.
 pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     match n.op() {
-        "Identity" | "Dropout" => alias(imp, n),
+        "Identity" => alias(imp, n),
+        "Dropout" => dropout(imp, n),
         "Constant" => constant(imp, n),
         "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "HardSwish" | "Clip" => unary(imp, n),
         "Add" | "Sub" | "Mul" => binary(imp, n),
@@ -57,6 +58,37 @@ fn out(imp: &mut Importer<'_>, n: &Node<'_>, v: ValueId, nhwc: bool) -> R<()> {
 fn alias(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let v = imp.val(n, n.req(0)?)?;
     imp.define(n.output(0)?, v);
+    Ok(())
+}
+
+/// `Dropout` in inference: the identity, and an all-true mask.
+fn dropout(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    if let Some(t) = n.input(2) {
+        let v = imp.plain(n, t)?;
+        match imp.const_data(v) {
+            Some(TensorData::Bool(b)) if b.iter().all(|&x| !x) => {}
+            _ => {
+                return Err(n.err(
+                    "training mode is not supported (training_mode must be a constant false)",
+                ))
+            }
+        }
+    }
+    alias(imp, n)?;
+    if let Some(mask) = n.p.output.get(1).filter(|m| !m.is_empty()) {
+        let x = imp.plain(n, n.req(0)?)?;
+        let shape = imp.ty(x).shape.clone();
+        let count = numel(&shape);
+        let ty = tmlc_ir::TensorType::new(tmlc_ir::DType::Bool, shape);
+        let id = imp.konst(mask, ty, TensorData::Bool(vec![true; count]));
+        imp.define(
+            mask,
+            Val {
+                plain: Some(id),
+                nhwc: None,
+            },
+        );
+    }
     Ok(())
 }
 

@@ -75,6 +75,7 @@ pub fn load_model_with(p: &Path, opts: &LoadOptions) -> Result<Graph, Error> {
             let opts = tmlc_onnx::ImportOptions {
                 input_shapes: opts.input_shapes.clone(),
                 external: Some(&external),
+                ..Default::default()
             };
             tmlc_onnx::import(&bytes, &stem(p), &opts)
                 .map_err(|source| Error::Onnx { path, source })
