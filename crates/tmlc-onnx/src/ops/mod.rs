@@ -6,10 +6,12 @@ use crate::import::{const_f32, const_ints, f32_ty, Importer, Node, Val, TO_NHWC}
 use crate::tensor;
 use crate::OnnxError;
 use tmlc_ir::{
-    numel, Activation, BatchNormAttrs, BinaryAttrs, ClipAttrs, ConcatAttrs, Conv2dAttrs,
-    FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, Op, Pool2dAttrs, ReshapeAttrs, SoftmaxAttrs,
-    TensorData, TransposeAttrs, ValueId,
+    numel, Activation, BatchNormAttrs, BinaryAttrs, ClipAttrs, Conv2dAttrs, FullyConnectedAttrs,
+    LeakyReluAttrs, MeanAttrs, Op, Pool2dAttrs, ReshapeAttrs, SoftmaxAttrs, TensorData,
+    TransposeAttrs, ValueId,
 };
+
+mod shape;
 
 type R<T> = Result<T, OnnxError>;
 
@@ -27,10 +29,18 @@ pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         "BatchNormalization" => batch_norm(imp, n),
         "Gemm" => gemm(imp, n),
         "MatMul" => matmul(imp, n),
-        "Flatten" | "Reshape" => reshape(imp, n),
-        "Transpose" => transpose(imp, n),
+        "Flatten" | "Reshape" => shape::reshape(imp, n),
+        "Squeeze" | "Unsqueeze" => shape::squeeze(imp, n),
+        "Transpose" => shape::transpose(imp, n),
+        "Concat" => shape::concat(imp, n),
+        "Pad" => shape::pad(imp, n),
+        "Slice" => shape::slice(imp, n),
+        "Shape" => shape::shape(imp, n),
+        "Gather" => shape::gather(imp, n),
+        "ReduceMean" => reduce_mean(imp, n),
+        "HardSigmoid" => hard_sigmoid(imp, n),
+        "Div" => div(imp, n),
         "Softmax" => softmax(imp, n),
-        "Concat" => concat(imp, n),
         op => Err(OnnxError::UnsupportedOp {
             op: op.to_string(),
             node: n.name.clone(),
@@ -39,7 +49,7 @@ pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
 }
 
 /// Defines output 0 as `v` in layout `nhwc`.
-fn out(imp: &mut Importer<'_>, n: &Node<'_>, v: ValueId, nhwc: bool) -> R<()> {
+pub(super) fn out(imp: &mut Importer<'_>, n: &Node<'_>, v: ValueId, nhwc: bool) -> R<()> {
     let val = if nhwc {
         Val {
             plain: None,
@@ -476,83 +486,6 @@ fn matmul(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, false)
 }
 
-/// `Flatten` and `Reshape` (with `0` = copy, `-1` = infer, `allowzero`),
-/// on the ONNX-ordered tensor.
-fn reshape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let x = imp.plain(n, n.req(0)?)?;
-    let xs = imp.ty(x).shape.clone();
-    let shape = if n.op() == "Flatten" {
-        let axis = n.int("axis", 1);
-        let r = xs.len() as i64;
-        let a = if axis < 0 { axis + r } else { axis };
-        if !(0..=r).contains(&a) {
-            return Err(n.err(format!("axis {axis} is out of range for rank {r}")));
-        }
-        let a = a as usize;
-        vec![numel(&xs[..a]), numel(&xs[a..])]
-    } else {
-        let spec = match n.input(1) {
-            Some(s) => {
-                let v = imp.plain(n, s)?;
-                imp.const_data(v)
-                    .and_then(const_ints)
-                    .ok_or_else(|| n.err("the shape must be a constant"))?
-            }
-            None => n
-                .ints("shape")
-                .ok_or_else(|| n.err("needs a shape"))?
-                .to_vec(),
-        };
-        let allow_zero = n.int("allowzero", 0) != 0;
-        let mut out = Vec::with_capacity(spec.len());
-        let mut infer = None;
-        for (i, &d) in spec.iter().enumerate() {
-            out.push(match d {
-                0 if !allow_zero => *xs
-                    .get(i)
-                    .ok_or_else(|| n.err("0 copies a dimension the input lacks"))?,
-                -1 if infer.is_none() => {
-                    infer = Some(i);
-                    1
-                }
-                d if d >= 0 => d as usize,
-                d => return Err(n.err(format!("invalid dimension {d} in the shape"))),
-            });
-        }
-        if let Some(i) = infer {
-            let known = numel(&out);
-            if known == 0 || numel(&xs) % known != 0 {
-                return Err(n.err(format!("cannot reshape {xs:?} into {spec:?}")));
-            }
-            out[i] = numel(&xs) / known;
-        }
-        out
-    };
-    let y = imp.op(
-        n,
-        Op::Reshape(ReshapeAttrs { shape }),
-        vec![x],
-        n.output(0)?,
-    )?;
-    out(imp, n, y, false)
-}
-
-fn transpose(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let x = imp.plain(n, n.req(0)?)?;
-    let rank = imp.ty(x).rank();
-    let perm = match n.sizes("perm")? {
-        Some(p) => p,
-        None => (0..rank).rev().collect(),
-    };
-    let y = imp.op(
-        n,
-        Op::Transpose(TransposeAttrs { perm }),
-        vec![x],
-        n.output(0)?,
-    )?;
-    out(imp, n, y, false)
-}
-
 /// `Softmax`: before opset 13 the input is flattened to 2-D at `axis`
 /// (default 1); from 13 on, `axis` (default -1) is the normalised axis.
 fn softmax(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
@@ -591,38 +524,123 @@ fn softmax(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, false)
 }
 
-fn concat(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let inputs: Vec<&str> = (0..n.p.input.len()).filter_map(|i| n.input(i)).collect();
-    let first = imp.val(
-        n,
-        inputs.first().copied().ok_or_else(|| n.err("no inputs"))?,
-    )?;
-    let rank = imp
-        .ty(first
-            .plain
-            .or(first.nhwc)
-            .ok_or_else(|| n.err("no input"))?)
-        .rank() as i64;
-    let axis = n.int("axis", 1);
-    let a = if axis < 0 { axis + rank } else { axis };
-    if !(0..rank).contains(&a) {
-        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
-    }
-    let nhwc = rank == 4 && inputs.iter().any(|i| imp.is_nhwc(i));
-    let mut operands = Vec::with_capacity(inputs.len());
-    for i in &inputs {
-        operands.push(if nhwc {
-            imp.nhwc(n, i)?
-        } else {
-            imp.plain(n, i)?
-        });
-    }
-    // NCHW axis a sits at NHWC position inverse(TO_NHWC)[a].
-    let axis = if nhwc {
-        [0, 3, 1, 2][a as usize]
-    } else {
-        a as usize
+/// `ReduceMean` (axes as attribute, or input from opset 18); an NHWC image
+/// reduced with kept dimensions stays NHWC.
+fn reduce_mean(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let xn = n.req(0)?;
+    let axes = match n.input(1) {
+        Some(a) => {
+            let v = imp.plain(n, a)?;
+            Some(
+                imp.const_data(v)
+                    .and_then(const_ints)
+                    .ok_or_else(|| n.err("axes must be a constant"))?,
+            )
+        }
+        None => n.ints("axes").map(<[i64]>::to_vec),
     };
-    let y = imp.op(n, Op::Concat(ConcatAttrs { axis }), operands, n.output(0)?)?;
+    let keep_dims = n.int("keepdims", 1) != 0;
+    let nhwc = keep_dims && imp.is_nhwc(xn);
+    let x = if nhwc {
+        imp.nhwc(n, xn)?
+    } else {
+        imp.plain(n, xn)?
+    };
+    let rank = imp.ty(x).rank();
+    let mut axes = match axes {
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .map(|&a| {
+                let r = rank as i64;
+                let v = if a < 0 { a + r } else { a };
+                usize::try_from(v)
+                    .ok()
+                    .filter(|&v| v < rank)
+                    .ok_or_else(|| n.err(format!("axis {a} is out of range")))
+            })
+            .collect::<R<Vec<_>>>()?,
+        _ if n.int("noop_with_empty_axes", 0) != 0 => return alias(imp, n),
+        _ => (0..rank).collect(),
+    };
+    if nhwc {
+        // NCHW axis a is NHWC axis [0, 3, 1, 2][a].
+        axes = axes.iter().map(|&a| [0, 3, 1, 2][a]).collect();
+    }
+    axes.sort_unstable();
+    axes.dedup();
+    let y = imp.op(
+        n,
+        Op::Mean(MeanAttrs { axes, keep_dims }),
+        vec![x],
+        n.output(0)?,
+    )?;
     out(imp, n, y, nhwc)
+}
+
+/// `HardSigmoid`: `clip(alpha * x + beta, 0, 1)`.
+fn hard_sigmoid(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let xn = n.req(0)?;
+    let nhwc = imp.is_nhwc(xn);
+    let x = if nhwc {
+        imp.nhwc(n, xn)?
+    } else {
+        imp.plain(n, xn)?
+    };
+    let scalar = |imp: &mut Importer<'_>, what: &str, v: f32| {
+        imp.konst(
+            &format!("{}_{what}", n.name),
+            f32_ty(vec![]),
+            TensorData::F32(vec![v]),
+        )
+    };
+    let alpha = scalar(imp, "alpha", n.float("alpha", 0.2));
+    let beta = scalar(imp, "beta", n.float("beta", 0.5));
+    let b = BinaryAttrs::default();
+    let ax = imp.op(
+        n,
+        Op::Mul(b.clone()),
+        vec![x, alpha],
+        &format!("{}_ax", n.name),
+    )?;
+    let axb = imp.op(n, Op::Add(b), vec![ax, beta], &format!("{}_axb", n.name))?;
+    let y = imp.op(
+        n,
+        Op::Clip(ClipAttrs { min: 0.0, max: 1.0 }),
+        vec![axb],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, nhwc)
+}
+
+/// `Div` by a constant: a multiplication by its reciprocal (f32, within one
+/// rounding of the quotient).
+fn div(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let bn = n.req(1)?;
+    let b = imp.plain(n, bn)?;
+    let Some(TensorData::F32(d)) = imp.const_data(b).cloned() else {
+        return Err(n.err("only division by an f32 constant is supported"));
+    };
+    let ty = imp.ty(b).clone();
+    let recip = imp.konst(
+        &format!("{bn}_reciprocal"),
+        ty,
+        TensorData::F32(d.iter().map(|v| 1.0 / v).collect()),
+    );
+    let rname = imp.g.value(recip).name.clone();
+    imp.define(
+        &rname,
+        Val {
+            plain: Some(recip),
+            nhwc: None,
+        },
+    );
+    let an = n.req(0)?;
+    let nhwc = imp.is_nhwc(an);
+    let (x, y) = if nhwc {
+        (broadcast_nhwc(imp, n, an)?, broadcast_nhwc(imp, n, &rname)?)
+    } else {
+        (imp.plain(n, an)?, recip)
+    };
+    let r = imp.op(n, Op::Mul(BinaryAttrs::default()), vec![x, y], n.output(0)?)?;
+    out(imp, n, r, nhwc)
 }

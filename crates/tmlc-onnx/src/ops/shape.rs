@@ -1,0 +1,380 @@
+//! Shape and data-movement operators: Reshape, Flatten, Squeeze,
+//! Unsqueeze, Transpose, Concat, Pad, Slice, and Shape / Gather on static
+//! shapes (folded to constants at import).
+
+use super::{out, R};
+use crate::import::{const_ints, Importer, Node, Val};
+use tmlc_ir::{numel, ConcatAttrs, Op, ReshapeAttrs, TensorData, TransposeAttrs};
+
+/// `Flatten` and `Reshape` (with `0` = copy, `-1` = infer, `allowzero`),
+/// on the ONNX-ordered tensor.
+pub(super) fn reshape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.plain(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    let shape = if n.op() == "Flatten" {
+        let axis = n.int("axis", 1);
+        let r = xs.len() as i64;
+        let a = if axis < 0 { axis + r } else { axis };
+        if !(0..=r).contains(&a) {
+            return Err(n.err(format!("axis {axis} is out of range for rank {r}")));
+        }
+        let a = a as usize;
+        vec![numel(&xs[..a]), numel(&xs[a..])]
+    } else {
+        let spec = match n.input(1) {
+            Some(s) => {
+                let v = imp.plain(n, s)?;
+                imp.const_data(v)
+                    .and_then(const_ints)
+                    .ok_or_else(|| n.err("the shape must be a constant"))?
+            }
+            None => n
+                .ints("shape")
+                .ok_or_else(|| n.err("needs a shape"))?
+                .to_vec(),
+        };
+        let allow_zero = n.int("allowzero", 0) != 0;
+        let mut out = Vec::with_capacity(spec.len());
+        let mut infer = None;
+        for (i, &d) in spec.iter().enumerate() {
+            out.push(match d {
+                0 if !allow_zero => *xs
+                    .get(i)
+                    .ok_or_else(|| n.err("0 copies a dimension the input lacks"))?,
+                -1 if infer.is_none() => {
+                    infer = Some(i);
+                    1
+                }
+                d if d >= 0 => d as usize,
+                d => return Err(n.err(format!("invalid dimension {d} in the shape"))),
+            });
+        }
+        if let Some(i) = infer {
+            let known = numel(&out);
+            if known == 0 || numel(&xs) % known != 0 {
+                return Err(n.err(format!("cannot reshape {xs:?} into {spec:?}")));
+            }
+            out[i] = numel(&xs) / known;
+        }
+        out
+    };
+    let y = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs { shape }),
+        vec![x],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, false)
+}
+
+pub(super) fn transpose(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.plain(n, n.req(0)?)?;
+    let rank = imp.ty(x).rank();
+    let perm = match n.sizes("perm")? {
+        Some(p) => p,
+        None => (0..rank).rev().collect(),
+    };
+    let y = imp.op(
+        n,
+        Op::Transpose(TransposeAttrs { perm }),
+        vec![x],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, false)
+}
+
+pub(super) fn concat(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let inputs: Vec<&str> = (0..n.p.input.len()).filter_map(|i| n.input(i)).collect();
+    let first = imp.val(
+        n,
+        inputs.first().copied().ok_or_else(|| n.err("no inputs"))?,
+    )?;
+    let rank = imp
+        .ty(first
+            .plain
+            .or(first.nhwc)
+            .ok_or_else(|| n.err("no input"))?)
+        .rank() as i64;
+    let axis = n.int("axis", 1);
+    let a = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&a) {
+        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
+    }
+    let nhwc = rank == 4 && inputs.iter().any(|i| imp.is_nhwc(i));
+    let mut operands = Vec::with_capacity(inputs.len());
+    for i in &inputs {
+        operands.push(if nhwc {
+            imp.nhwc(n, i)?
+        } else {
+            imp.plain(n, i)?
+        });
+    }
+    // NCHW axis a sits at NHWC position inverse(TO_NHWC)[a].
+    let axis = if nhwc {
+        [0, 3, 1, 2][a as usize]
+    } else {
+        a as usize
+    };
+    let y = imp.op(n, Op::Concat(ConcatAttrs { axis }), operands, n.output(0)?)?;
+    out(imp, n, y, nhwc)
+}
+
+/// Integer parameters given as a constant input `i` (newer opsets) or as
+/// attribute `key` (older ones).
+fn int_param(imp: &mut Importer<'_>, n: &Node<'_>, i: usize, key: &str) -> R<Option<Vec<i64>>> {
+    match n.input(i) {
+        Some(name) => {
+            let v = imp.plain(n, name)?;
+            let d = imp
+                .const_data(v)
+                .and_then(const_ints)
+                .ok_or_else(|| n.err(format!("`{name}` must be a constant integer tensor")))?;
+            Ok(Some(d))
+        }
+        None => Ok(n.ints(key).map(<[i64]>::to_vec)),
+    }
+}
+
+/// `a` normalised against `rank` (negative counts from the end).
+fn axis(n: &Node<'_>, a: i64, rank: usize) -> R<usize> {
+    let r = rank as i64;
+    let v = if a < 0 { a + r } else { a };
+    if (0..r).contains(&v) {
+        Ok(v as usize)
+    } else {
+        Err(n.err(format!("axis {a} is out of range for rank {rank}")))
+    }
+}
+
+/// The ONNX shape of value `name`, without making a new form of it.
+fn onnx_shape(imp: &Importer<'_>, n: &Node<'_>, name: &str) -> R<Vec<usize>> {
+    let v = imp.val(n, name)?;
+    match (v.plain, v.nhwc) {
+        (Some(p), _) => Ok(imp.ty(p).shape.clone()),
+        (None, Some(x)) => {
+            let s = &imp.ty(x).shape;
+            Ok(vec![s[0], s[3], s[1], s[2]])
+        }
+        (None, None) => Err(n.err(format!("`{name}` has no value"))),
+    }
+}
+
+/// `Squeeze` (axes, or every size-1 dimension) and `Unsqueeze`: reshapes.
+pub(super) fn squeeze(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.plain(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    let axes = int_param(imp, n, 1, "axes")?;
+    let shape: Vec<usize> = if n.op() == "Squeeze" {
+        let axes = match axes {
+            Some(a) => a
+                .iter()
+                .map(|&a| axis(n, a, xs.len()))
+                .collect::<R<Vec<_>>>()?,
+            None => (0..xs.len()).filter(|&i| xs[i] == 1).collect(),
+        };
+        if let Some(&a) = axes.iter().find(|&&a| xs[a] != 1) {
+            return Err(n.err(format!("cannot squeeze axis {a} of size {}", xs[a])));
+        }
+        xs.iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, &d)| d)
+            .collect()
+    } else {
+        let axes = axes.ok_or_else(|| n.err("needs axes"))?;
+        let rank = xs.len() + axes.len();
+        let mut axes = axes
+            .iter()
+            .map(|&a| axis(n, a, rank))
+            .collect::<R<Vec<_>>>()?;
+        axes.sort_unstable();
+        axes.dedup();
+        if axes.len() + xs.len() != rank {
+            return Err(n.err("repeated axes"));
+        }
+        let mut rest = xs.iter();
+        (0..rank)
+            .map(|i| {
+                if axes.contains(&i) {
+                    1
+                } else {
+                    rest.next().copied().unwrap_or(1)
+                }
+            })
+            .collect()
+    };
+    let y = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs { shape }),
+        vec![x],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, false)
+}
+
+/// `Pad`, constant mode (`pads` as begins then ends; non-negative).
+pub(super) fn pad(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let mode = n.string("mode").unwrap_or_else(|| "constant".into());
+    if mode != "constant" {
+        return Err(n.err(format!("mode {mode} is not supported (only constant)")));
+    }
+    let xn = n.req(0)?;
+    let xs = onnx_shape(imp, n, xn)?;
+    let r = xs.len();
+    let pads = int_param(imp, n, 1, "pads")?.ok_or_else(|| n.err("needs pads"))?;
+    let axes = match n.input(3) {
+        Some(_) => int_param(imp, n, 3, "")?
+            .unwrap_or_default()
+            .iter()
+            .map(|&a| axis(n, a, r))
+            .collect::<R<Vec<_>>>()?,
+        None => (0..r).collect(),
+    };
+    if pads.len() != 2 * axes.len() {
+        return Err(n.err(format!(
+            "pads has {} values, needs {}",
+            pads.len(),
+            2 * axes.len()
+        )));
+    }
+    let (mut before, mut after) = (vec![0usize; r], vec![0usize; r]);
+    for (k, &a) in axes.iter().enumerate() {
+        let (b, e) = (pads[k], pads[k + axes.len()]);
+        if b < 0 || e < 0 {
+            return Err(n.err("negative pads (cropping) are not supported"));
+        }
+        before[a] = b as usize;
+        after[a] = e as usize;
+    }
+    let value = match n.input(2) {
+        Some(c) => {
+            let v = imp.plain(n, c)?;
+            match imp.const_data(v) {
+                Some(TensorData::F32(d)) if d.len() == 1 => d[0],
+                Some(d) if d.len() == 1 => d.get_f64(0) as f32,
+                _ => return Err(n.err("constant_value must be a constant scalar")),
+            }
+        }
+        None => n.float("value", 0.0),
+    };
+    // An NHWC image pads in NHWC.
+    let nhwc = r == 4 && imp.is_nhwc(xn);
+    let (x, before, after) = if nhwc {
+        let p = |v: &[usize]| {
+            crate::import::TO_NHWC
+                .iter()
+                .map(|&i| v[i])
+                .collect::<Vec<_>>()
+        };
+        (imp.nhwc(n, xn)?, p(&before), p(&after))
+    } else {
+        (imp.plain(n, xn)?, before, after)
+    };
+    let op = Op::Pad(tmlc_ir::PadAttrs {
+        before,
+        after,
+        value,
+    });
+    let y = imp.op(n, op, vec![x], n.output(0)?)?;
+    out(imp, n, y, nhwc)
+}
+
+/// `Slice` with positive steps (starts and ends clamped as ONNX does).
+pub(super) fn slice(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let x = imp.plain(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    let r = xs.len();
+    let starts = int_param(imp, n, 1, "starts")?.ok_or_else(|| n.err("needs starts"))?;
+    let ends = int_param(imp, n, 2, "ends")?.ok_or_else(|| n.err("needs ends"))?;
+    let axes = match int_param(imp, n, 3, "axes")? {
+        Some(a) => a.iter().map(|&a| axis(n, a, r)).collect::<R<Vec<_>>>()?,
+        None => (0..starts.len()).collect(),
+    };
+    let steps = int_param(imp, n, 4, "steps")?.unwrap_or_else(|| vec![1; axes.len()]);
+    if starts.len() != axes.len() || ends.len() != axes.len() || steps.len() != axes.len() {
+        return Err(n.err("starts, ends, axes and steps differ in length"));
+    }
+    let mut begin = vec![0; r];
+    let mut end = xs.clone();
+    let mut step = vec![1; r];
+    for k in 0..axes.len() {
+        let (a, d) = (axes[k], xs[axes[k]] as i64);
+        if steps[k] <= 0 {
+            return Err(n.err("non-positive steps are not supported"));
+        }
+        let clamp = |v: i64| (if v < 0 { v + d } else { v }).clamp(0, d);
+        let (b, e) = (clamp(starts[k]), clamp(ends[k]));
+        begin[a] = b as usize;
+        end[a] = e.max(b) as usize;
+        step[a] = steps[k] as usize;
+    }
+    let op = Op::Slice(tmlc_ir::SliceAttrs { begin, end, step });
+    let y = imp.op(n, op, vec![x], n.output(0)?)?;
+    out(imp, n, y, false)
+}
+
+/// `Shape`: the static shape, a constant (with opset 15's start / end).
+pub(super) fn shape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let xs = onnx_shape(imp, n, n.req(0)?)?;
+    let r = xs.len() as i64;
+    let norm = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+    let start = norm(n.int("start", 0));
+    let end = norm(n.int("end", r)).max(start);
+    let dims: Vec<i64> = xs[start..end].iter().map(|&d| d as i64).collect();
+    let name = n.output(0)?;
+    let ty = tmlc_ir::TensorType::new(tmlc_ir::DType::I64, vec![dims.len()]);
+    let id = imp.konst(name, ty, TensorData::I64(dims));
+    imp.define(
+        name,
+        Val {
+            plain: Some(id),
+            nhwc: None,
+        },
+    );
+    Ok(())
+}
+
+/// `Gather` of constant data by constant indices (shape arithmetic),
+/// computed at import.
+pub(super) fn gather(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let d = imp.plain(n, n.req(0)?)?;
+    let i = imp.plain(n, n.req(1)?)?;
+    let (Some(data), Some(idx)) = (
+        imp.const_data(d).cloned(),
+        imp.const_data(i).and_then(const_ints),
+    ) else {
+        return Err(n.err("only gathers of constant data by constant indices are supported"));
+    };
+    let (ds, is) = (imp.ty(d).shape.clone(), imp.ty(i).shape.clone());
+    let a = axis(n, n.int("axis", 0), ds.len())?;
+    let (outer, len, inner) = (numel(&ds[..a]), ds[a], numel(&ds[a + 1..]));
+    let es = data.dtype().size();
+    let bytes = data.to_le_bytes();
+    let mut out_bytes = Vec::with_capacity(outer * idx.len() * inner * es);
+    for o in 0..outer {
+        for &k in &idx {
+            let k = if k < 0 { k + len as i64 } else { k };
+            if !(0..len as i64).contains(&k) {
+                return Err(n.err(format!("index {k} is out of range for {len}")));
+            }
+            let start = ((o * len + k as usize) * inner) * es;
+            out_bytes.extend_from_slice(&bytes[start..start + inner * es]);
+        }
+    }
+    let mut shape = ds[..a].to_vec();
+    shape.extend(&is);
+    shape.extend(&ds[a + 1..]);
+    let ty = tmlc_ir::TensorType::new(data.dtype(), shape);
+    let out_data = TensorData::from_le_bytes(data.dtype(), &out_bytes)
+        .ok_or_else(|| n.err("gathered data does not fit its type"))?;
+    let name = n.output(0)?;
+    let id = imp.konst(name, ty, out_data);
+    imp.define(
+        name,
+        Val {
+            plain: Some(id),
+            nhwc: None,
+        },
+    );
+    Ok(())
+}
