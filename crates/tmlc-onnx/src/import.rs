@@ -14,7 +14,9 @@ use crate::proto::{GraphProto, ModelProto, NodeProto};
 use crate::tensor;
 use crate::{ExternalData, ImportOptions, OnnxError};
 use std::collections::HashMap;
-use tmlc_ir::{DType, Graph, Op, ResultType, TensorData, TensorType, TransposeAttrs, ValueId};
+use tmlc_ir::{
+    DType, Graph, Op, ReshapeAttrs, ResultType, TensorData, TensorType, TransposeAttrs, ValueId,
+};
 
 /// NCHW -> NHWC.
 pub(crate) const TO_NHWC: [usize; 4] = [0, 2, 3, 1];
@@ -28,6 +30,11 @@ pub(crate) struct Val {
     pub(crate) plain: Option<ValueId>,
     /// A rank-4 tensor transposed to NHWC.
     pub(crate) nhwc: Option<ValueId>,
+    /// An image `[N, C, H, W]` flattened to `[N, C*H*W]` from its NHWC
+    /// form: the columns are in `(h, w, c)` order, not `(c, h, w)`; the
+    /// `[C, H, W]` it came from. A dense layer reading it permutes its
+    /// weights instead of the activations.
+    pub(crate) flat: Option<(ValueId, [usize; 3])>,
 }
 
 pub(crate) struct Importer<'a> {
@@ -201,10 +208,21 @@ impl<'a> Importer<'a> {
         if let Some(p) = v.plain {
             return Ok(p);
         }
-        let x = v
-            .nhwc
-            .ok_or_else(|| n.err(format!("`{name}` has no value")))?;
-        let p = self.transpose(n, x, &TO_NCHW, "nchw")?;
+        let p = match (v.nhwc, v.flat) {
+            (Some(x), _) => self.transpose(n, x, &TO_NCHW, "nchw")?,
+            (None, Some((f, [c, h, w]))) => {
+                // Back to [N, H, W, C], to NCHW, flattened in ONNX's order.
+                let batch = self.ty(f).shape[0];
+                let name4 = format!("{}_nhwc", self.g.value(f).name);
+                let shape = vec![batch, h, w, c];
+                let x = self.op(n, Op::Reshape(ReshapeAttrs { shape }), vec![f], &name4)?;
+                let t = self.transpose(n, x, &TO_NCHW, "nchw")?;
+                let name2 = format!("{}_flat", self.g.value(t).name);
+                let shape = vec![batch, c * h * w];
+                self.op(n, Op::Reshape(ReshapeAttrs { shape }), vec![t], &name2)?
+            }
+            (None, None) => return Err(n.err(format!("`{name}` has no value"))),
+        };
         v.plain = Some(p);
         self.define(name, v);
         Ok(p)
@@ -229,6 +247,14 @@ impl<'a> Importer<'a> {
         v.nhwc = Some(x);
         self.define(name, v);
         Ok(x)
+    }
+
+    /// The flattened-from-NHWC form of `name`, if it has only that one.
+    pub(crate) fn flat(&self, name: &str) -> Option<(ValueId, [usize; 3])> {
+        self.values
+            .get(name)
+            .filter(|v| v.plain.is_none())
+            .and_then(|v| v.flat)
     }
 
     /// True when `name` already has an NHWC form.
@@ -308,6 +334,7 @@ impl Importer<'_> {
                 Val {
                     plain: Some(id),
                     nhwc: None,
+                    flat: None,
                 },
             );
         }
@@ -327,6 +354,7 @@ impl Importer<'_> {
                     Val {
                         plain: Some(id),
                         nhwc: None,
+                        flat: None,
                     },
                 );
                 continue;
@@ -385,6 +413,7 @@ impl Importer<'_> {
                 Val {
                     plain: Some(id),
                     nhwc: None,
+                    flat: None,
                 },
             );
         }

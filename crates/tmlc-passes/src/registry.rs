@@ -101,6 +101,7 @@ impl Registry {
                 passes::remove_identity::INFO,
                 passes::softmax_last_axis::INFO,
                 passes::tabulate::INFO,
+                passes::transpose_to_reshape::INFO,
             ],
         }
     }

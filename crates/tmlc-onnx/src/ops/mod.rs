@@ -54,11 +54,13 @@ pub(super) fn out(imp: &mut Importer<'_>, n: &Node<'_>, v: ValueId, nhwc: bool) 
         Val {
             plain: None,
             nhwc: Some(v),
+            flat: None,
         }
     } else {
         Val {
             plain: Some(v),
             nhwc: None,
+            flat: None,
         }
     };
     imp.define(n.output(0)?, val);
@@ -96,6 +98,7 @@ fn dropout(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
             Val {
                 plain: Some(id),
                 nhwc: None,
+                flat: None,
             },
         );
     }
@@ -128,6 +131,7 @@ fn constant(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         Val {
             plain: Some(id),
             nhwc: None,
+            flat: None,
         },
     );
     Ok(())
@@ -391,10 +395,64 @@ fn batch_norm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, nhwc)
 }
 
+/// Operand A of a dense layer: its flattened-from-NHWC form when that is
+/// the only one (with the `[C, H, W]` it came from), else the plain form.
+fn dense_input(
+    imp: &mut Importer<'_>,
+    n: &Node<'_>,
+    name: &str,
+) -> R<(ValueId, Option<[usize; 3]>)> {
+    match imp.flat(name) {
+        Some((v, chw)) => Ok((v, Some(chw))),
+        None => Ok((imp.plain(n, name)?, None)),
+    }
+}
+
+/// Weights `[N, C*H*W]` whose columns are in `(c, h, w)` order, reordered
+/// to `(h, w, c)` (constant weights: folded by `fold-constants`).
+fn permute_columns(
+    imp: &mut Importer<'_>,
+    n: &Node<'_>,
+    w: ValueId,
+    [c, h, x]: [usize; 3],
+) -> R<ValueId> {
+    let nout = imp.ty(w).shape.first().copied().unwrap_or(0);
+    let base = imp.g.value(w).name.clone();
+    let r = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs {
+            shape: vec![nout, c, h, x],
+        }),
+        vec![w],
+        &format!("{base}_chw"),
+    )?;
+    let t = imp.op(
+        n,
+        Op::Transpose(TransposeAttrs {
+            perm: TO_NHWC.to_vec(),
+        }),
+        vec![r],
+        &format!("{base}_hwc"),
+    )?;
+    imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs {
+            shape: vec![nout, c * h * x],
+        }),
+        vec![t],
+        &format!("{base}_cols"),
+    )
+}
+
 /// `Gemm`: `alpha * A' B' + beta * C` as fully_connected with constant
 /// weights (`B'` made `[N, K]`, scaled by alpha) and bias (`beta * C`).
 fn gemm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let mut a = imp.plain(n, n.req(0)?)?;
+    let trans_a = n.int("transA", 0) != 0;
+    let (mut a, chw) = if trans_a {
+        (imp.plain(n, n.req(0)?)?, None)
+    } else {
+        dense_input(imp, n, n.req(0)?)?
+    };
     let b = imp.plain(n, n.req(1)?)?;
     let tr = |imp: &mut Importer<'_>, v: ValueId, suffix: &str| {
         let name = format!("{}_{suffix}", imp.g.value(v).name);
@@ -405,7 +463,7 @@ fn gemm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
             &name,
         )
     };
-    if n.int("transA", 0) != 0 {
+    if trans_a {
         a = tr(imp, a, "t")?;
     }
     // fully_connected wants [N, K]: B is [K, N] unless transB.
@@ -427,6 +485,9 @@ fn gemm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         imp.op(n, Op::Mul(BinaryAttrs::default()), vec![v, k], &name)
     };
     w = scale(imp, w, n.float("alpha", 1.0), "alpha")?;
+    if let Some(chw) = chw {
+        w = permute_columns(imp, n, w, chw)?;
+    }
     let nout = imp.ty(w).shape.first().copied().unwrap_or(0);
     let mut operands = vec![a, w];
     let mut extra = None;
@@ -464,16 +525,24 @@ fn gemm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
 /// `MatMul` by a constant `[K, N]` matrix is fully_connected (keeping the
 /// leading dimensions); anything else is the IR's batched matmul.
 fn matmul(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let a = imp.plain(n, n.req(0)?)?;
     let b = imp.plain(n, n.req(1)?)?;
-    let y = if imp.const_data(b).is_some() && imp.ty(b).rank() == 2 && imp.ty(a).rank() >= 2 {
+    let dense = imp.const_data(b).is_some() && imp.ty(b).rank() == 2;
+    let (a, chw) = if dense {
+        dense_input(imp, n, n.req(0)?)?
+    } else {
+        (imp.plain(n, n.req(0)?)?, None)
+    };
+    let y = if dense && imp.ty(a).rank() >= 2 {
         let name = format!("{}_t", imp.g.value(b).name);
-        let w = imp.op(
+        let mut w = imp.op(
             n,
             Op::Transpose(TransposeAttrs { perm: vec![1, 0] }),
             vec![b],
             &name,
         )?;
+        if let Some(chw) = chw {
+            w = permute_columns(imp, n, w, chw)?;
+        }
         let keep_dims = imp.ty(a).rank() > 2;
         let op = Op::FullyConnected(FullyConnectedAttrs {
             act: Activation::None,
@@ -632,6 +701,7 @@ fn div(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         Val {
             plain: Some(recip),
             nhwc: None,
+            flat: None,
         },
     );
     let an = n.req(0)?;

@@ -9,8 +9,8 @@ use tmlc_ir::{numel, ConcatAttrs, Op, ReshapeAttrs, TensorData, TransposeAttrs};
 /// `Flatten` and `Reshape` (with `0` = copy, `-1` = infer, `allowzero`),
 /// on the ONNX-ordered tensor.
 pub(super) fn reshape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let x = imp.plain(n, n.req(0)?)?;
-    let xs = imp.ty(x).shape.clone();
+    let xn = n.req(0)?;
+    let xs = onnx_shape(imp, n, xn)?;
     let shape = if n.op() == "Flatten" {
         let axis = n.int("axis", 1);
         let r = xs.len() as i64;
@@ -58,6 +58,43 @@ pub(super) fn reshape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         }
         out
     };
+    let v = imp.val(n, xn)?;
+    // A constant is reshaped at import.
+    if let Some((p, data)) = v.plain.and_then(|p| Some((p, imp.const_data(p)?.clone()))) {
+        let ty = tmlc_ir::TensorType {
+            shape,
+            ..imp.ty(p).clone()
+        };
+        let name = n.output(0)?;
+        let id = imp.konst(name, ty, data);
+        imp.define(
+            name,
+            Val {
+                plain: Some(id),
+                ..Val::default()
+            },
+        );
+        return Ok(());
+    }
+    // An NHWC image flattened to [N, C*H*W] is flattened in NHWC order;
+    // dense layers reading it permute their weights instead.
+    if let (None, Some(x), 4) = (v.plain, v.nhwc, xs.len()) {
+        if shape == [xs[0], xs[1] * xs[2] * xs[3]] {
+            let y = imp.op(
+                n,
+                Op::Reshape(ReshapeAttrs { shape }),
+                vec![x],
+                n.output(0)?,
+            )?;
+            let val = Val {
+                flat: Some((y, [xs[1], xs[2], xs[3]])),
+                ..Val::default()
+            };
+            imp.define(n.output(0)?, val);
+            return Ok(());
+        }
+    }
+    let x = imp.plain(n, xn)?;
     let y = imp.op(
         n,
         Op::Reshape(ReshapeAttrs { shape }),
@@ -329,6 +366,7 @@ pub(super) fn shape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         Val {
             plain: Some(id),
             nhwc: None,
+            flat: None,
         },
     );
     Ok(())
@@ -374,6 +412,7 @@ pub(super) fn gather(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         Val {
             plain: Some(id),
             nhwc: None,
+            flat: None,
         },
     );
     Ok(())

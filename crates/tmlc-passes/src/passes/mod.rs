@@ -7,3 +7,4 @@ pub mod fuse_activation;
 pub mod remove_identity;
 pub mod softmax_last_axis;
 pub mod tabulate;
+pub mod transpose_to_reshape;
