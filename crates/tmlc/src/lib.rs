@@ -71,5 +71,7 @@ pub use tmlc_cm4 as cm4;
 pub use tmlc_interp as interp;
 /// The graph IR (re-export of `tmlc-ir`).
 pub use tmlc_ir as ir;
+/// The ONNX frontend (re-export of `tmlc-onnx`).
+pub use tmlc_onnx as onnx;
 /// Passes, pipelines and the registry (re-export of `tmlc-passes`).
 pub use tmlc_passes as passes;

@@ -488,6 +488,10 @@ impl<'g> Cx<'g> {
         if yt.numel() == 0 {
             l.calls.clear();
         }
+        // A kernel no call uses would be an unused static function.
+        if l.calls.is_empty() {
+            l.kernels.clear();
+        }
         // Element-for-element in-place needs equal sizes.
         l.in_place
             .retain(|&i| self.ty(node.operands[i]).byte_size() == yt.byte_size());
