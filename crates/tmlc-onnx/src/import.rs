@@ -179,6 +179,18 @@ impl<'a> Importer<'a> {
         self.g.add_const(name, ty, data)
     }
 
+    /// Defines ONNX value `name` as a constant.
+    pub(crate) fn define_const(&mut self, name: &str, ty: TensorType, data: TensorData) {
+        let id = self.konst(name, ty, data);
+        self.define(
+            name,
+            Val {
+                plain: Some(id),
+                ..Val::default()
+            },
+        );
+    }
+
     /// The constant data of IR value `v`.
     pub(crate) fn const_data(&self, v: ValueId) -> Option<&TensorData> {
         self.g.const_data(v)
@@ -328,15 +340,7 @@ impl Importer<'_> {
     fn initializers(&mut self, graph: &GraphProto) -> Result<(), OnnxError> {
         for t in &graph.initializer {
             let (ty, data) = tensor::read(t, self.external)?;
-            let id = self.konst(&t.name, ty, data);
-            self.define(
-                &t.name,
-                Val {
-                    plain: Some(id),
-                    nhwc: None,
-                    flat: None,
-                },
-            );
+            self.define_const(&t.name, ty, data);
         }
         Ok(())
     }
@@ -348,15 +352,7 @@ impl Importer<'_> {
                 continue;
             }
             if let Some((_, ty, data)) = opts.constants.iter().find(|(n, ..)| *n == vi.name) {
-                let id = self.konst(&vi.name, ty.clone(), data.clone());
-                self.define(
-                    &vi.name,
-                    Val {
-                        plain: Some(id),
-                        nhwc: None,
-                        flat: None,
-                    },
-                );
+                self.define_const(&vi.name, ty.clone(), data.clone());
                 continue;
             }
             let bad = |message: String| OnnxError::Tensor {

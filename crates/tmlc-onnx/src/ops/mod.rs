@@ -92,15 +92,7 @@ fn dropout(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         let shape = imp.ty(x).shape.clone();
         let count = numel(&shape);
         let ty = tmlc_ir::TensorType::new(tmlc_ir::DType::Bool, shape);
-        let id = imp.konst(mask, ty, TensorData::Bool(vec![true; count]));
-        imp.define(
-            mask,
-            Val {
-                plain: Some(id),
-                nhwc: None,
-                flat: None,
-            },
-        );
+        imp.define_const(mask, ty, TensorData::Bool(vec![true; count]));
     }
     Ok(())
 }
@@ -125,15 +117,7 @@ fn constant(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     } else {
         return Err(n.err("needs a value, value_float(s) or value_int(s) attribute"));
     };
-    let id = imp.konst(name, ty, data);
-    imp.define(
-        name,
-        Val {
-            plain: Some(id),
-            nhwc: None,
-            flat: None,
-        },
-    );
+    imp.define_const(name, ty, data);
     Ok(())
 }
 

@@ -65,15 +65,7 @@ pub(super) fn reshape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
             shape,
             ..imp.ty(p).clone()
         };
-        let name = n.output(0)?;
-        let id = imp.konst(name, ty, data);
-        imp.define(
-            name,
-            Val {
-                plain: Some(id),
-                ..Val::default()
-            },
-        );
+        imp.define_const(n.output(0)?, ty, data);
         return Ok(());
     }
     // An NHWC image flattened to [N, C*H*W] is flattened in NHWC order;
@@ -360,15 +352,7 @@ pub(super) fn shape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let dims: Vec<i64> = xs[start..end].iter().map(|&d| d as i64).collect();
     let name = n.output(0)?;
     let ty = tmlc_ir::TensorType::new(tmlc_ir::DType::I64, vec![dims.len()]);
-    let id = imp.konst(name, ty, TensorData::I64(dims));
-    imp.define(
-        name,
-        Val {
-            plain: Some(id),
-            nhwc: None,
-            flat: None,
-        },
-    );
+    imp.define_const(name, ty, TensorData::I64(dims));
     Ok(())
 }
 
@@ -406,14 +390,6 @@ pub(super) fn gather(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let out_data = TensorData::from_le_bytes(data.dtype(), &out_bytes)
         .ok_or_else(|| n.err("gathered data does not fit its type"))?;
     let name = n.output(0)?;
-    let id = imp.konst(name, ty, out_data);
-    imp.define(
-        name,
-        Val {
-            plain: Some(id),
-            nhwc: None,
-            flat: None,
-        },
-    );
+    imp.define_const(name, ty, out_data);
     Ok(())
 }
