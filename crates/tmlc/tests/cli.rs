@@ -234,6 +234,50 @@ fn main_job_reports_unsupported_formats_clearly() {
 }
 
 #[test]
+fn main_job_compiles_the_onnx_example() {
+    let t = Tmp::new();
+    let model = repo().join("examples/tiny_cnn.onnx");
+    let dir = t.path("onnx_example");
+    let c = dir.join("model.c");
+    let o = tmlc(&[
+        model.to_str().unwrap(),
+        "-o",
+        c.to_str().unwrap(),
+        "--report",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = String::from_utf8_lossy(&o.stdout);
+    // BatchNormalization folded, Relu and Clip fused: 8 layers, no transpose.
+    assert!(report.contains("total: 8 layers, 31296 MACs"), "{report}");
+    assert!(!report.contains("transpose"), "{report}");
+    // Built on the host with the harness: onnxruntime's answer.
+    let out = dir.join("out.bin");
+    let r = Command::new("bash")
+        .arg(repo().join("harness/run-model.sh"))
+        .args([
+            dir.as_os_str(),
+            "tiny_cnn".as_ref(),
+            repo().join("examples/tiny_cnn.in0.bin").as_os_str(),
+            out.as_os_str(),
+            "host".as_ref(),
+        ])
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let got = std::fs::read(&out).unwrap();
+    let want = std::fs::read(repo().join("examples/tiny_cnn.out0.bin")).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (a, b) in got.chunks_exact(4).zip(want.chunks_exact(4)) {
+        let a = f32::from_le_bytes([a[0], a[1], a[2], a[3]]);
+        let b = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        assert!(
+            (a - b).abs() <= 1e-4 * b.abs() + 1e-5,
+            "{a} vs onnxruntime {b}"
+        );
+    }
+}
+
+#[test]
 fn main_job_compiles_an_onnx_model() {
     let t = Tmp::new();
     let m = repo().join("../shared/models/onnx2c/mnist-8.onnx");
