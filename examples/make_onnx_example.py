@@ -2,8 +2,8 @@
 """Makes examples/tiny_cnn.onnx (a small float CNN, seeded random weights),
 one seeded input and onnxruntime's output for it.
 
-    python3 -m venv /tmp/venv && /tmp/venv/bin/pip install onnx numpy onnxruntime
-    /tmp/venv/bin/python examples/make_onnx_example.py
+    python3 -m venv .venv && .venv/bin/pip install onnx numpy onnxruntime
+    .venv/bin/python examples/make_onnx_example.py
 
 Written with onnx.helper (no exporter): NCHW input [1, 1, 16, 16];
 Conv 3x3 (8 ch) + BatchNormalization + Relu; depthwise Conv 3x3 stride 2 +

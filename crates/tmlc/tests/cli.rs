@@ -251,20 +251,7 @@ fn main_job_compiles_the_onnx_example() {
     assert!(report.contains("total: 8 layers, 31296 MACs"), "{report}");
     assert!(!report.contains("transpose"), "{report}");
     // Built on the host with the harness: onnxruntime's answer.
-    let out = dir.join("out.bin");
-    let r = Command::new("bash")
-        .arg(repo().join("harness/run-model.sh"))
-        .args([
-            dir.as_os_str(),
-            "tiny_cnn".as_ref(),
-            repo().join("examples/tiny_cnn.in0.bin").as_os_str(),
-            out.as_os_str(),
-            "host".as_ref(),
-        ])
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let got = std::fs::read(&out).unwrap();
+    let got = run_example_on_host(&dir, "tiny_cnn");
     let want = std::fs::read(repo().join("examples/tiny_cnn.out0.bin")).unwrap();
     assert_eq!(got.len(), want.len());
     for (a, b) in got.chunks_exact(4).zip(want.chunks_exact(4)) {
@@ -316,6 +303,24 @@ fn main_job_compiles_an_onnx_model() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Builds `dir/model.{c,h}` (symbols `name_`) on the host with the harness
+/// and runs it on `examples/NAME.in0.bin`; returns the output bytes.
+fn run_example_on_host(dir: &std::path::Path, name: &str) -> Vec<u8> {
+    let out = dir.join("out.bin");
+    let input = repo().join(format!("examples/{name}.in0.bin"));
+    let r = Command::new("bash")
+        .arg(repo().join("harness/run-model.sh"))
+        .arg(dir)
+        .arg(name)
+        .arg(&input)
+        .arg(&out)
+        .arg("host")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    std::fs::read(&out).unwrap()
 }
 
 fn repo() -> PathBuf {
@@ -372,21 +377,8 @@ fn main_job_compiles_the_example() {
     );
 
     // Built on the host with the harness: TFLite Micro's answer.
-    let out = dir.join("out.bin");
-    let r = Command::new("bash")
-        .arg(repo().join("harness/run-model.sh"))
-        .args([
-            dir.as_os_str(),
-            "kws_int8".as_ref(),
-            repo().join("examples/kws_int8.in0.bin").as_os_str(),
-            out.as_os_str(),
-            "host".as_ref(),
-        ])
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert_eq!(
-        std::fs::read(&out).unwrap(),
+        run_example_on_host(&dir, "kws_int8"),
         std::fs::read(repo().join("examples/kws_int8.out0.bin")).unwrap()
     );
 }
