@@ -177,7 +177,7 @@ fn unary_int8_luts() {
         (Op::Sigmoid, qt(1.0 / 256.0, -128)),
         (Op::Tanh, qt(1.0 / 128.0, 0)),
         (Op::HardSwish, qt(0.04, -60)),
-        (Op::Quantize, qt(0.02, 9)),
+        (Op::Quantize(Default::default()), qt(0.02, 9)),
     ];
     let mut outs = Vec::new();
     for (op, t) in ops {
@@ -284,9 +284,9 @@ fn matmul_and_quantize() {
     let y = b.qin(&[1, 5, 3], 0.05, 3);
     let m2 = b.op(Op::MatMul, &[m, y], qt(0.2, 0));
     let f = b.fin(&[3, 8]);
-    let q = b.op(Op::Quantize, &[f], qt(0.02, -5));
+    let q = b.op(Op::Quantize(Default::default()), &[f], qt(0.02, -5));
     let qa = b.op(
-        Op::Quantize,
+        Op::Quantize(Default::default()),
         &[f],
         TensorType::quantized(
             DType::I8,
@@ -301,16 +301,16 @@ fn matmul_and_quantize() {
     let dq = b.op(Op::Dequantize, &[qa], ft());
     let dq2 = b.op(Op::Dequantize, &[m2], ft());
     let rq = b.op(
-        Op::Quantize,
+        Op::Quantize(Default::default()),
         &[q],
         TensorType::quantized(DType::U8, vec![], Quant::per_tensor(0.03, 128)),
     );
     let rq16 = b.op(
-        Op::Quantize,
+        Op::Quantize(Default::default()),
         &[q],
         TensorType::quantized(DType::I16, vec![], Quant::per_tensor(0.001, 10)),
     );
-    let rq8 = b.op(Op::Quantize, &[rq16], qt(0.05, -1));
+    let rq8 = b.op(Op::Quantize(Default::default()), &[rq16], qt(0.05, -1));
     let dq16 = b.op(Op::Dequantize, &[rq16], ft());
     let g = b.out(&[m2, q, dq, dq2, rq, rq8, dq16]);
     check_host(&g, 3, true);

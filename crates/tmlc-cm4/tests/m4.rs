@@ -216,7 +216,7 @@ fn m4_float_network() {
         ft(),
     );
     let sm = b.op(Op::Softmax(SoftmaxAttrs::last_axis(1.0)), &[f], ft());
-    let q = b.op(Op::Quantize, &[f], qt(0.05, 3));
+    let q = b.op(Op::Quantize(Default::default()), &[f], qt(0.05, 3));
     let sg = b.op(Op::Sigmoid, &[f], ft());
     let th = b.op(Op::Tanh, &[f], ft());
     let dq = b.op(Op::Dequantize, &[q], ft());

@@ -365,7 +365,7 @@ impl Gen<'_, '_> {
                     match f {
                         Some(f) => {
                             let out = self.out_ty(vec![]);
-                            let q = self.add(Op::Quantize, vec![f], out);
+                            let q = self.add(Op::Quantize(Default::default()), vec![f], out);
                             self.pool.retain(|&v| v != f);
                             q
                         }
@@ -375,7 +375,7 @@ impl Gen<'_, '_> {
                     let s = qscale(self.c);
                     let zp = self.c.range(0, 20) as i32 - 10;
                     let out = TensorType::quantized(DType::I8, vec![], Quant::per_tensor(s, zp));
-                    match self.add(Op::Quantize, vec![x], out) {
+                    match self.add(Op::Quantize(Default::default()), vec![x], out) {
                         Some(q) => {
                             self.pool.retain(|&v| v != q);
                             self.add(Op::Dequantize, vec![q], TensorType::new(DType::F32, vec![]))
@@ -431,7 +431,7 @@ impl Gen<'_, '_> {
                 // Identity-shaped ops for remove-identity, or a requantize.
                 if self.quant && self.c.flag() {
                     let out = self.out_ty(vec![]);
-                    self.add(Op::Quantize, vec![x], out)
+                    self.add(Op::Quantize(Default::default()), vec![x], out)
                 } else {
                     let shape = xt.shape.clone();
                     self.add(Op::Reshape(ReshapeAttrs { shape }), vec![x], xt.clone())

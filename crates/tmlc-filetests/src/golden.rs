@@ -28,10 +28,14 @@ pub struct Sample {
     pub output: Vec<u8>,
 }
 
-/// Reads the three reference samples of `dir/stem`.
-#[allow(clippy::panic)]
+/// Reads the three reference samples of `dir/stem` in the shared models.
 pub fn samples(dir: &str, stem: &str) -> Vec<Sample> {
-    let base = models_dir().join(dir);
+    samples_in(&models_dir().join(dir), stem)
+}
+
+/// Reads the three reference samples `base/stem.{in,out}<S>.bin`.
+#[allow(clippy::panic)]
+pub fn samples_in(base: &std::path::Path, stem: &str) -> Vec<Sample> {
     (0..3)
         .map(|s| {
             let read = |kind: &str| {

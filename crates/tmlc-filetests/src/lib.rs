@@ -17,6 +17,12 @@ use tmlc_ir::{Tensor, TensorData};
 /// absolute; NaN equals NaN), the exactness promised by passes that
 /// re-associate float arithmetic.
 pub fn results_differ(want: &[Tensor], got: &[Tensor]) -> Option<String> {
+    results_differ_by(want, got, &[])
+}
+
+/// [`results_differ`], except that f32 result `k` may differ by up to
+/// `abs[k]` (when given) instead of the relative tolerance.
+pub fn results_differ_by(want: &[Tensor], got: &[Tensor], abs: &[Option<f32>]) -> Option<String> {
     if want.len() != got.len() {
         return Some(format!("{} results, want {}", got.len(), want.len()));
     }
@@ -28,6 +34,11 @@ pub fn results_differ(want: &[Tensor], got: &[Tensor]) -> Option<String> {
                         (x.is_nan() && y.is_nan())
                             || x == y
                             || (x - y).abs() <= 1e-5 * x.abs().max(y.abs()) + 1e-6
+                            || abs
+                                .get(k)
+                                .copied()
+                                .flatten()
+                                .is_some_and(|t| (x - y).abs() <= t)
                     })
             }
             (a, b) => a == b,

@@ -15,6 +15,9 @@
 //!   definitions): integers must match exactly, f32 within 1e-5 relative;
 //!   `# expect~1:` allows integer results one unit off (TFLite's
 //!   fixed-point rounding against the ideal real-valued one).
+//!   A line `# tolerance: 1 lsb` lets each f32 output that the result
+//!   graph dequantizes differ by one unit of its scale before and after
+//!   (a pass that moves float arithmetic to fixed-point integers).
 //! - `# test: error` — parsing or verification must fail; the one-line
 //!   error (with line:col) is the snapshot.
 
@@ -122,13 +125,23 @@ fn run_opt(path: &Path, text: &str, pipeline: &str) -> String {
     let p = Pipeline::parse(pipeline, &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"));
     p.run(&mut g, &mut PassContext::new(true))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let one_lsb = text.lines().any(|l| l.trim() == "# tolerance: 1 lsb");
+    let lsb: Vec<Option<f32>> = g
+        .outputs()
+        .iter()
+        .map(|&v| {
+            let n = g.producer(v).map(|n| g.node(n))?;
+            let scale = g.value(n.operands[0]).ty.qparams()?.0;
+            (one_lsb && n.op == tmlc_ir::Op::Dequantize).then_some(scale * 1.0001)
+        })
+        .collect();
     for seed in 0..3 {
         let ins = tmlc_filetests::sample_inputs(&g0, seed);
         let before =
             tmlc_interp::run(&g0, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let after =
             tmlc_interp::run(&g, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        if let Some(d) = tmlc_filetests::results_differ(&before, &after) {
+        if let Some(d) = tmlc_filetests::results_differ_by(&before, &after, &lsb) {
             panic!("{}: the pipeline changed the results: {d}", path.display());
         }
     }

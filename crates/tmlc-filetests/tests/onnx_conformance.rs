@@ -3,8 +3,9 @@
 //! ONNX's backend node tests (`../shared/onnx-node-tests`, 348 cases):
 //! every case through the frontend and the reference interpreter, and the
 //! cases the interpreter passes through generated C on the host, against
-//! the expected outputs (f32 within 1e-4 relative + 1e-5 absolute, other
-//! dtypes exactly). The per-op table of cases, passes and exclusions (with
+//! the expected outputs (f32 within 1e-3 relative + 1e-7 absolute, the
+//! tolerance of ONNX's own backend test runner, since some expected
+//! outputs are written with four digits; other dtypes exactly). The per-op table of cases, passes and exclusions (with
 //! the reason) is kept in `docs/onnx-conformance.md` and checked like a
 //! snapshot, as oxc keeps its conformance counts. A case that
 //! imports and runs must give the right answer: no case may be wrong; the
@@ -73,7 +74,7 @@ fn same(want: &Tensor, got: &Tensor) -> Result<(), String> {
     match (&want.data, &got.data) {
         (TensorData::F32(w), TensorData::F32(g)) => {
             for (i, (a, b)) in w.iter().zip(g).enumerate() {
-                let ok = (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-4 * a.abs() + 1e-5;
+                let ok = (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-3 * a.abs() + 1e-7;
                 if !ok {
                     return Err(format!("element {i} is {b}, expected {a}"));
                 }
@@ -176,9 +177,13 @@ fn run_case(case: &Path, dir: &Path) -> Outcome {
             (Ok(i), Ok(o)) => (i, o.into_iter().map(|(_, t)| t).collect::<Vec<_>>()),
             (Err(e), _) | (_, Err(e)) => return Outcome::Excluded(format!("test data: {e}")),
         };
-        // Integer tensors (shapes, axes, pads) and scalars (clip bounds,
-        // dropout's training flag) are parameters: frozen to constants.
-        let param = |t: &Tensor| t.ty.rank() == 0 || !matches!(t.data, TensorData::F32(_));
+        // Integer tensors (shapes, axes, pads, quantized data), scalars
+        // (clip bounds, dropout's training flag) and quantization scales
+        // (the suite names them `*_scale`) are parameters: frozen to
+        // constants.
+        let param = |n: &str, t: &Tensor| {
+            t.ty.rank() == 0 || !matches!(t.data, TensorData::F32(_)) || n.ends_with("_scale")
+        };
         let opts = tmlc::onnx::ImportOptions {
             input_shapes: inputs
                 .iter()
@@ -186,7 +191,7 @@ fn run_case(case: &Path, dir: &Path) -> Outcome {
                 .collect(),
             constants: inputs
                 .iter()
-                .filter(|(_, t)| param(t))
+                .filter(|(n, t)| param(n, t))
                 .map(|(n, t)| (n.clone(), t.ty.clone(), t.data.clone()))
                 .collect(),
             ..Default::default()

@@ -2,6 +2,12 @@
 
 //! Property tests over random valid graphs: text round-trip, and every
 //! pass (and the default pipeline) keeps the interpreter's results.
+//!
+//! Except `fuse-qdq`, whose contract is different: it replaces float
+//! arithmetic between dequantize and quantize nodes by fixed-point integer
+//! ops, within one LSB per op (`spec/ir.md` §6.1), and errors can grow
+//! through later ops. Its filetests (`# tolerance: 1 lsb`) and the QDQ
+//! golden models test it; here the default pipeline runs without it.
 
 use proptest::prelude::*;
 use tmlc_filetests::{arb_graph, sample_inputs};
@@ -33,8 +39,10 @@ proptest! {
 
         let reference = outputs(&g, 7);
         let registry = Registry::builtin();
-        let mut pipelines: Vec<String> = registry.passes().iter().map(|p| p.name.to_string()).collect();
-        pipelines.push(DEFAULT_PIPELINE.to_string());
+        const INEXACT: &str = "fuse-qdq";
+        let mut pipelines: Vec<String> = registry.passes().iter().map(|p| p.name.to_string()).filter(|p| p != INEXACT).collect();
+        let exact_default: Vec<&str> = DEFAULT_PIPELINE.split(',').filter(|p| *p != INEXACT).collect();
+        pipelines.push(exact_default.join(","));
         for p in pipelines {
             let mut h = parsed.clone();
             let pipeline = Pipeline::parse(&p, &registry).map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -381,7 +381,7 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
     match op {
         Op::Lookup => return movement::lookup(x, util::operand(operands, 1, op.name())?),
         Op::Softmax(a) => return softmax(a, x, out),
-        Op::Quantize => return quantized::quantize(x, out),
+        Op::Quantize(a) => return quantized::quantize(a.round, x, out),
         Op::Dequantize => return quantized::dequantize(x),
         _ => {}
     }

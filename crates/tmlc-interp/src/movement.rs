@@ -97,7 +97,17 @@ fn pad_element(value: f32, out: &TensorType) -> Result<TensorData, InterpError> 
         (DType::Bool, _) => TensorData::Bool(vec![value != 0.0]),
         (d, Some((s, zp))) => {
             let (lo, hi) = crate::util::int_range(d, "pad")?;
-            TensorData::from_i64(d, [quantize_f32(value, s, zp, lo, hi)])
+            TensorData::from_i64(
+                d,
+                [quantize_f32(
+                    tmlc_ir::Rounding::HalfAway,
+                    value,
+                    s,
+                    zp,
+                    lo,
+                    hi,
+                )],
+            )
         }
         (d, None) => {
             if out.quant.is_some() {
@@ -107,7 +117,17 @@ fn pad_element(value: f32, out: &TensorType) -> Result<TensorData, InterpError> 
                 });
             }
             let (lo, hi) = d.int_range().unwrap_or((i64::MIN, i64::MAX));
-            TensorData::from_i64(d, [quantize_f32(value, 1.0, 0, lo, hi)])
+            TensorData::from_i64(
+                d,
+                [quantize_f32(
+                    tmlc_ir::Rounding::HalfAway,
+                    value,
+                    1.0,
+                    0,
+                    lo,
+                    hi,
+                )],
+            )
         }
     })
 }

@@ -29,6 +29,7 @@ use crate::window::{ConvGeom, PoolGeom};
 use crate::InterpError;
 use tmlc_ir::arith::{activation_range_i8, mbqm, quantize_f32, rdbpot, srdhm};
 use tmlc_ir::prepare::{self, Multiplier};
+use tmlc_ir::Rounding;
 use tmlc_ir::{
     Activation, Conv2dAttrs, DType, MeanAttrs, Pool2dAttrs, Quant, Tensor, TensorData, TensorType,
 };
@@ -444,7 +445,11 @@ pub(crate) fn softmax(beta: f32, x: &Tensor) -> Result<TensorData, InterpError> 
 
 /// `quantize`: f32 to a quantized integer type (per tensor or per axis), or
 /// a per-tensor requantisation between quantized integer types.
-pub(crate) fn quantize(x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
+pub(crate) fn quantize(
+    round: Rounding,
+    x: &Tensor,
+    out: &TensorType,
+) -> Result<TensorData, InterpError> {
     const OP: &str = "quantize";
     let q = out
         .quant
@@ -464,7 +469,7 @@ pub(crate) fn quantize(x: &Tensor, out: &TensorType) -> Result<TensorData, Inter
                         format!("no quantization parameters for channel {c}"),
                     ));
                 };
-                res.push(quantize_f32(f, s, zp, lo, hi));
+                res.push(quantize_f32(round, f, s, zp, lo, hi));
             }
             res
         }

@@ -89,9 +89,10 @@ pub fn round_f32(x: f32) -> f32 {
 }
 
 /// Quantizes a real value: `clamp(zp + round(x / scale), lo, hi)`, with the
-/// division in f32 as TFLite Micro does.
-pub fn quantize_f32(x: f32, scale: f32, zp: i32, lo: i64, hi: i64) -> i64 {
-    let q = (x / scale).round();
+/// division in f32 as TFLite Micro and onnxruntime do, ties rounded as
+/// `round` says.
+pub fn quantize_f32(round: crate::Rounding, x: f32, scale: f32, zp: i32, lo: i64, hi: i64) -> i64 {
+    let q = round.round(x / scale);
     let q = if q.is_nan() { 0.0 } else { q as f64 };
     let v = (q + zp as f64).clamp(lo as f64, hi as f64);
     v as i64

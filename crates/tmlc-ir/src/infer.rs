@@ -211,7 +211,7 @@ fn infer_shape(op: &Op, ins: &[&TensorType]) -> Result<Vec<usize>, String> {
         | Op::Sigmoid
         | Op::Tanh
         | Op::HardSwish
-        | Op::Quantize
+        | Op::Quantize(_)
         | Op::Dequantize => Ok(x.clone()),
         Op::Lookup => {
             if ins[1].shape != [256] {
@@ -577,7 +577,7 @@ pub fn check_op(op: &Op, ins: &[&TensorType], out: &TensorType) -> Result<(), St
             dims(&t.shape)
         ));
     }
-    if let Op::Quantize = op {
+    if let Op::Quantize(_) = op {
         let q_int = out.quant.is_some() && matches!(out.dtype, DType::I8 | DType::U8 | DType::I16);
         if !q_int {
             return Err(format!(

@@ -100,6 +100,49 @@ impl fmt::Display for Activation {
     }
 }
 
+/// How `quantize` rounds a real value to the nearest integer when it lies
+/// exactly half way between two.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rounding {
+    /// Half away from zero (`roundf`; TFLite).
+    #[default]
+    HalfAway,
+    /// Half to even (`rintf` in the default rounding mode; ONNX).
+    HalfEven,
+}
+
+impl Rounding {
+    /// Text-form name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rounding::HalfAway => "half_away",
+            Rounding::HalfEven => "half_even",
+        }
+    }
+
+    /// Parses a text-form name.
+    pub fn from_name(s: &str) -> Option<Rounding> {
+        [Rounding::HalfAway, Rounding::HalfEven]
+            .into_iter()
+            .find(|r| r.name() == s)
+    }
+
+    /// Rounds `x` to an integral value.
+    pub fn round(self, x: f32) -> f32 {
+        match self {
+            Rounding::HalfAway => x.round(),
+            Rounding::HalfEven => {
+                let r = x.round();
+                if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+                    r - x.signum()
+                } else {
+                    r
+                }
+            }
+        }
+    }
+}
+
 crate::op_attrs! {
     /// 2-D convolution over NHWC input. Filter `[O, KH, KW, I/groups]`,
     /// optional bias `[O]`. Depthwise is `groups == C_in` with `I/groups == 1`.
@@ -217,6 +260,13 @@ crate::op_attrs! {
         pub axis: i64 = -1,
     }
 
+    /// `quantize`: how a real operand rounds (a quantized operand is
+    /// requantized with the fixed-point rules of §5.20 either way).
+    pub struct QuantizeAttrs {
+        /// Rounding of ties.
+        pub round: Rounding = Rounding::HalfAway,
+    }
+
     /// `batch_norm` (inference): per-channel affine normalisation over the
     /// last axis.
     pub struct BatchNormAttrs {
@@ -242,6 +292,14 @@ impl Default for FullyConnectedAttrs {
         FullyConnectedAttrs {
             act: Activation::None,
             keep_dims: false,
+        }
+    }
+}
+
+impl Default for QuantizeAttrs {
+    fn default() -> Self {
+        QuantizeAttrs {
+            round: Rounding::HalfAway,
         }
     }
 }
@@ -477,7 +535,7 @@ define_ops! {
     /// normalisation over the last axis.
     BatchNorm(BatchNormAttrs) = "batch_norm", arity(5, 5), Normalize, QuantRule::Free;
     /// `quantize(x)`: f32 to a quantized integer type, or requantize.
-    Quantize = "quantize", arity(1, 1), Convert, QuantRule::Free;
+    Quantize(QuantizeAttrs) = "quantize", arity(1, 1), Convert, QuantRule::Free;
     /// `dequantize(x)`: quantized integer to f32.
     Dequantize = "dequantize", arity(1, 1), Convert, QuantRule::Free;
     /// `lookup(x, table)`: `table[byte(x)]` for every element of an 8-bit

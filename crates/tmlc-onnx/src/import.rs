@@ -427,10 +427,45 @@ impl Importer<'_> {
                 name: vi.name.clone(),
                 message: "graph output is not defined by any node".into(),
             })?;
-            outs.push(v);
+            outs.push(self.boundary_u8(&node, vi, v)?);
         }
         self.g.set_outputs(outs);
         Ok(())
+    }
+}
+
+impl Importer<'_> {
+    /// A `uint8` graph output held as i8 (zero point - 128) inside, back
+    /// to uint8.
+    fn boundary_u8(
+        &mut self,
+        n: &Node<'_>,
+        vi: &crate::proto::ValueInfoProto,
+        v: ValueId,
+    ) -> Result<ValueId, OnnxError> {
+        let declared = match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(crate::proto::type_proto::Value::TensorType(tt)) => tensor::dtype(tt.elem_type),
+            _ => None,
+        };
+        let t = self.ty(v).clone();
+        let (Some(DType::U8), DType::I8, Some(q)) = (declared, t.dtype, t.quant.clone()) else {
+            return Ok(v);
+        };
+        let mut q = q;
+        q.zero_point.iter_mut().for_each(|z| *z += 128);
+        let ty = TensorType::quantized(DType::U8, t.shape, q);
+        let name = self.g.value(v).name.clone();
+        self.g.rename(v, &format!("{name}_i8"));
+        let u = self
+            .g
+            .add_op(
+                Op::Quantize(tmlc_ir::QuantizeAttrs::default()),
+                vec![v],
+                &name,
+                ResultType::Given(ty),
+            )
+            .map_err(|e| n.err(e.to_string()))?;
+        Ok(u)
     }
 }
 

@@ -98,6 +98,7 @@ impl Registry {
                 passes::fold_batchnorm::INFO,
                 passes::fold_constants::INFO,
                 passes::fuse_activation::INFO,
+                passes::fuse_qdq::INFO,
                 passes::remove_identity::INFO,
                 passes::softmax_last_axis::INFO,
                 passes::tabulate::INFO,

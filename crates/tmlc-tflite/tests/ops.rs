@@ -359,7 +359,14 @@ fn quantize_logistic_dequantize() {
     b.op(6, &[s], d, None);
     b.output(d);
     let g = b.import();
-    assert_eq!(ops(&g), vec![Op::Quantize, Op::Sigmoid, Op::Dequantize]);
+    assert_eq!(
+        ops(&g),
+        vec![
+            Op::Quantize(Default::default()),
+            Op::Sigmoid,
+            Op::Dequantize
+        ]
+    );
 }
 
 #[test]

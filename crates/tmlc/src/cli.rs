@@ -46,13 +46,29 @@ pub struct CompileArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text, requires = "report")]
     pub report_format: ReportFormat,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Pass pipeline run before code generation.
+    #[arg(long, value_name = "PASSES", default_value = tmlc::passes::DEFAULT_PIPELINE)]
+    pub passes: String,
+}
+
+/// How a model file is read (every subcommand that loads one).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
     /// Shape of a model input, `NAME=1x3x32x32` (repeatable): resolves
     /// symbolic ONNX dimensions (a symbolic batch dimension defaults to 1).
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     pub input_shapes: Vec<(String, Vec<usize>)>,
-    /// Pass pipeline run before code generation.
-    #[arg(long, value_name = "PASSES", default_value = tmlc::passes::DEFAULT_PIPELINE)]
-    pub passes: String,
+}
+
+impl LoadArgs {
+    /// The library's load options.
+    pub fn options(&self) -> tmlc::LoadOptions {
+        tmlc::LoadOptions {
+            input_shapes: self.input_shapes.clone(),
+        }
+    }
 }
 
 /// How `--report` is printed.
@@ -77,7 +93,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct OptArgs {
-    /// Input model: textual IR (.tir, `-` for standard input) or .tflite.
+    /// Input model: textual IR (.tir, `-` for standard input), .tflite or
+    /// .onnx.
     #[arg(required_unless_present = "list_passes")]
     pub input: Option<PathBuf>,
     /// Comma-separated pass pipeline with per-pass options, e.g.
@@ -101,11 +118,13 @@ pub struct OptArgs {
     /// then exit.
     #[arg(long)]
     pub list_passes: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Input model: textual IR (.tir) or .tflite.
+    /// Input model: textual IR (.tir), .tflite or .onnx.
     pub input: PathBuf,
     /// Raw input tensor file, once per graph input, in order.
     #[arg(long = "input", value_name = "FILE.bin")]
@@ -113,6 +132,8 @@ pub struct RunArgs {
     /// Raw output tensor file, once per graph output, in order.
     #[arg(long = "output", value_name = "FILE.bin")]
     pub outputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// Parses `NAME=1x3x32x32`.

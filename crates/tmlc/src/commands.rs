@@ -4,7 +4,7 @@ use crate::cli::{Cli, Command, CompileArgs, OptArgs, ReportFormat, RunArgs};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tmlc::passes::{PassContext, Pipeline, Registry, DEFAULT_PIPELINE};
-use tmlc::{c_identifier, load_model, read_tensor, stem, CompileOptions, Error};
+use tmlc::{c_identifier, read_tensor, stem, CompileOptions, Error};
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
@@ -16,10 +16,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 fn compile(a: CompileArgs) -> Result<(), Error> {
     let model = a.model.unwrap_or_default();
-    let load = tmlc::LoadOptions {
-        input_shapes: a.input_shapes.clone(),
-    };
-    let mut g = tmlc::load_model_with(&model, &load)?;
+    let mut g = tmlc::load_model_with(&model, &a.load.options())?;
     let name = a.name.unwrap_or_else(|| c_identifier(&stem(&model)));
     let c_path = a
         .output
@@ -75,7 +72,7 @@ fn opt(a: OptArgs) -> Result<(), Error> {
         return Ok(());
     }
     let input = a.input.unwrap_or_else(|| PathBuf::from("-"));
-    let mut g = load_model(&input)?;
+    let mut g = tmlc::load_model_with(&input, &a.load.options())?;
     let pipeline = Pipeline::parse(a.passes.as_deref().unwrap_or(DEFAULT_PIPELINE), &registry)?;
     let mut cx = PassContext::new(a.verify_each || cfg!(debug_assertions));
     if a.print_after_all {
@@ -115,7 +112,7 @@ fn write_file(p: &Path, data: &[u8]) -> Result<(), Error> {
 }
 
 fn run_graph(a: RunArgs) -> Result<(), Error> {
-    let g = load_model(&a.input)?;
+    let g = tmlc::load_model_with(&a.input, &a.load.options())?;
     let path = a.input.display().to_string();
     for (what, want, got) in [
         ("inputs", g.inputs().len(), a.inputs.len()),

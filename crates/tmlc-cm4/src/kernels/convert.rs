@@ -22,6 +22,7 @@ kernel_args! {
         x: Arg,
         y: Arg,
         kind: i32,
+        half_even: bool,
         n: usize,
         inner: usize,
         channels: usize,

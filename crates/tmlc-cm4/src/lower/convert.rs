@@ -6,7 +6,7 @@ use crate::kernels::convert::{int_kind, Dequantize, QuantizeF32, RequantInt};
 use crate::kernels::{Arg, Kernel};
 use crate::pack::axis_layout;
 use tmlc_ir::prepare;
-use tmlc_ir::DType;
+use tmlc_ir::{DType, Op, Rounding};
 
 const TABULATED: &str =
     "8-bit element-wise ops are lowered to lookup tables first (the `tabulate` pass)";
@@ -36,6 +36,7 @@ impl<'g> Cx<'g> {
                     x,
                     y,
                     kind: out_kind,
+                    half_even: matches!(nd.op, Op::Quantize(a) if a.round == Rounding::HalfEven),
                     n,
                     inner,
                     channels,

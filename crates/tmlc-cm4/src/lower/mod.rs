@@ -478,7 +478,7 @@ impl<'g> Cx<'g> {
             Op::BatchNorm(_) => {
                 return Err(nd.unsupported("batch_norm is folded first (the `fold-batchnorm` pass)"))
             }
-            Op::Quantize => self.quantize(&nd, &mut l)?,
+            Op::Quantize(_) => self.quantize(&nd, &mut l)?,
             Op::Dequantize => self.dequantize(&nd, &mut l)?,
             // Every movement op (reshape, transpose, concat, pad, slice).
             _ => self.movement(&nd, &mut l)?,

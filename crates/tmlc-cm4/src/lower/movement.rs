@@ -18,14 +18,34 @@ fn pad_element(value: f32, out: &TensorType) -> Option<Vec<u8>> {
         (DType::Bool, _) => TensorData::Bool(vec![value != 0.0]),
         (_, Some((s, zp))) => {
             let (lo, hi) = d.int_range()?;
-            TensorData::from_i64(d, [quantize_f32(value, s, zp, lo, hi)])
+            TensorData::from_i64(
+                d,
+                [quantize_f32(
+                    tmlc_ir::Rounding::HalfAway,
+                    value,
+                    s,
+                    zp,
+                    lo,
+                    hi,
+                )],
+            )
         }
         (_, None) => {
             if out.quant.is_some() {
                 return None;
             }
             let (lo, hi) = d.int_range().unwrap_or((i64::MIN, i64::MAX));
-            TensorData::from_i64(d, [quantize_f32(value, 1.0, 0, lo, hi)])
+            TensorData::from_i64(
+                d,
+                [quantize_f32(
+                    tmlc_ir::Rounding::HalfAway,
+                    value,
+                    1.0,
+                    0,
+                    lo,
+                    hi,
+                )],
+            )
         }
     };
     Some(data.to_le_bytes())

@@ -7,10 +7,11 @@ use crate::tensor;
 use crate::OnnxError;
 use tmlc_ir::{
     numel, Activation, BatchNormAttrs, BinaryAttrs, ClipAttrs, Conv2dAttrs, FullyConnectedAttrs,
-    LeakyReluAttrs, MeanAttrs, Op, Pool2dAttrs, ReshapeAttrs, SoftmaxAttrs, TensorData,
+    LeakyReluAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, ReshapeAttrs, SoftmaxAttrs, TensorData,
     TransposeAttrs, ValueId,
 };
 
+mod quant;
 mod shape;
 
 type R<T> = Result<T, OnnxError>;
@@ -41,6 +42,9 @@ pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         "HardSigmoid" => hard_sigmoid(imp, n),
         "Div" => div(imp, n),
         "Softmax" => softmax(imp, n),
+        "QuantizeLinear" => quant::quantize_linear(imp, n),
+        "DequantizeLinear" => quant::dequantize_linear(imp, n),
+        "QLinearConv" | "QLinearMatMul" => quant::qlinear(imp, n),
         op => Err(OnnxError::UnsupportedOp {
             op: op.to_string(),
             node: n.name.clone(),
@@ -187,6 +191,9 @@ fn broadcast_nhwc(imp: &mut Importer<'_>, n: &Node<'_>, b: &str) -> R<ValueId> {
 }
 
 fn binary(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    if shape::fold_int_arith(imp, n)? {
+        return Ok(());
+    }
     let (a, b) = (n.req(0)?, n.req(1)?);
     let attrs = BinaryAttrs::default();
     let op = match n.op() {
@@ -253,8 +260,11 @@ fn pair(n: &Node<'_>, key: &str, default: usize) -> R<[usize; 2]> {
 }
 
 fn conv(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let x = imp.nhwc(n, n.req(0)?)?;
     let w = imp.plain(n, n.req(1)?)?;
+    if imp.ty(w).rank() == 3 {
+        return conv1d(imp, n);
+    }
+    let x = imp.nhwc(n, n.req(0)?)?;
     let ws = imp.ty(w).shape.clone();
     if ws.len() != 4 {
         return Err(n.err(format!(
@@ -292,6 +302,71 @@ fn conv(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, true)
 }
 
+/// A 1-D convolution `[N, C, L]` is the 2-D one on `[N, C, 1, L]`.
+fn conv1d(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let base = n.name.clone();
+    let mut names = Vec::new();
+    for (i, t) in [n.req(0)?, n.req(1)?].into_iter().enumerate() {
+        let v = imp.plain(n, t)?;
+        let mut shape = imp.ty(v).shape.clone();
+        if shape.len() != 3 {
+            return Err(n.err(format!(
+                "a 1-D convolution needs rank-3 operands, `{t}` is {}",
+                imp.ty(v)
+            )));
+        }
+        shape.insert(2, 1);
+        let name = format!("{base}__2d{i}");
+        let r = imp.op(n, Op::Reshape(ReshapeAttrs { shape }), vec![v], &name)?;
+        imp.define(
+            &name,
+            Val {
+                plain: Some(r),
+                ..Val::default()
+            },
+        );
+        names.push(name);
+    }
+    if let Some(b) = n.input(2) {
+        names.push(b.to_string());
+    }
+    let mut p = n.p.clone();
+    p.input = names;
+    let y2 = format!("{base}__2d");
+    p.output = vec![y2.clone()];
+    for a in &mut p.attribute {
+        match (a.name.as_str(), a.ints.len()) {
+            ("kernel_shape" | "strides" | "dilations", 1) => a.ints.insert(0, 1),
+            ("pads", 2) => a.ints = vec![0, a.ints[0], 0, a.ints[1]],
+            ("kernel_shape" | "strides" | "dilations" | "pads", _) => {
+                return Err(n.err(format!(
+                    "{} has {} values for a 1-D convolution",
+                    a.name,
+                    a.ints.len()
+                )))
+            }
+            _ => {}
+        }
+    }
+    conv(
+        imp,
+        &Node {
+            p: &p,
+            name: base.clone(),
+        },
+    )?;
+    let y = imp.plain(n, &y2)?;
+    let mut shape = imp.ty(y).shape.clone();
+    shape.remove(2);
+    let r = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs { shape }),
+        vec![y],
+        n.output(0)?,
+    )?;
+    out(imp, n, r, false)
+}
+
 fn pool(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let x = imp.nhwc(n, n.req(0)?)?;
     let xs = imp.ty(x).shape.clone();
@@ -307,20 +382,37 @@ fn pool(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let stride = pair(n, "strides", 1)?;
     let mut pad = window_pads(n, [xs[1], xs[2]], [kh, kw], stride, [1, 1])?;
     let is_max = n.op() == "MaxPool";
-    let count_include_pad = !is_max && n.int("count_include_pad", 0) != 0;
+    let mut count_include_pad = !is_max && n.int("count_include_pad", 0) != 0;
+    let mut x = x;
     if n.int("ceil_mode", 0) != 0 {
-        if count_include_pad {
-            return Err(n.err("ceil_mode with count_include_pad is not supported"));
-        }
-        // Extra padding at the end makes floor division give the ceiling;
-        // those taps are never counted.
+        // Output sizes rounded up, except that a window may not start in
+        // the end padding; extra end padding makes floor division give
+        // them, and its taps are never counted.
+        let mut extra = [0; 2];
         for (d, k) in [(0, kh), (1, kw)] {
-            let padded = xs[1 + d] + pad[d] + pad[d + 2];
-            let rem = padded.saturating_sub(k) % stride[d].max(1);
-            if rem != 0 {
-                pad[d + 2] += stride[d] - rem;
+            let (inp, s) = (xs[1 + d], stride[d].max(1));
+            let padded = inp + pad[d] + pad[d + 2];
+            let mut o = padded.saturating_sub(k).div_ceil(s) + 1;
+            if o > 1 && (o - 1) * s >= inp + pad[d] {
+                o -= 1;
             }
+            extra[d] = ((o - 1) * s + k).saturating_sub(padded);
         }
+        if count_include_pad {
+            // The padding counts, the overhang does not: the padding
+            // becomes zeros in the data, which an average without
+            // count_include_pad counts.
+            let attrs = PadAttrs {
+                before: vec![0, pad[0], pad[1], 0],
+                after: vec![0, pad[2], pad[3], 0],
+                value: 0.0,
+            };
+            x = imp.op(n, Op::Pad(attrs), vec![x], &format!("{}_padded", n.name))?;
+            pad = [0; 4];
+            count_include_pad = false;
+        }
+        pad[2] += extra[0];
+        pad[3] += extra[1];
     }
     let attrs = Pool2dAttrs {
         kernel: [kh, kw],
@@ -506,11 +598,21 @@ fn gemm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, false)
 }
 
+/// A constant, or the dequantization of one (QDQ weights).
+fn is_weight(imp: &Importer<'_>, v: ValueId) -> bool {
+    let dq = imp
+        .g
+        .producer(v)
+        .map(|p| imp.g.node(p))
+        .filter(|p| p.op == Op::Dequantize);
+    imp.const_data(v).is_some() || dq.is_some_and(|p| imp.const_data(p.operands[0]).is_some())
+}
+
 /// `MatMul` by a constant `[K, N]` matrix is fully_connected (keeping the
 /// leading dimensions); anything else is the IR's batched matmul.
 fn matmul(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let b = imp.plain(n, n.req(1)?)?;
-    let dense = imp.const_data(b).is_some() && imp.ty(b).rank() == 2;
+    let dense = is_weight(imp, b) && imp.ty(b).rank() == 2;
     let (a, chw) = if dense {
         dense_input(imp, n, n.req(0)?)?
     } else {
@@ -668,6 +770,9 @@ fn hard_sigmoid(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
 /// `Div` by a constant: a multiplication by its reciprocal (f32, within one
 /// rounding of the quotient).
 fn div(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    if shape::fold_int_arith(imp, n)? {
+        return Ok(());
+    }
     let bn = n.req(1)?;
     let b = imp.plain(n, bn)?;
     let Some(TensorData::F32(d)) = imp.const_data(b).cloned() else {

@@ -393,3 +393,70 @@ pub(super) fn gather(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     imp.define_const(name, ty, out_data);
     Ok(())
 }
+
+/// `Add`, `Sub`, `Mul` and `Div` of two integer constants (the arithmetic
+/// of shape computations, such as a channel split's `Shape -> Gather ->
+/// Div`) folded at import; integer division truncates, as onnxruntime's.
+/// Returns false when the operands are not both integer constants.
+pub(super) fn fold_int_arith(imp: &mut Importer<'_>, n: &Node<'_>) -> R<bool> {
+    let (an, bn) = (n.req(0)?, n.req(1)?);
+    let (a, b) = (imp.val(n, an)?, imp.val(n, bn)?);
+    let (Some(a), Some(b)) = (a.plain, b.plain) else {
+        return Ok(false);
+    };
+    let ints = |v| match imp.const_data(v) {
+        Some(d @ (TensorData::I64(_) | TensorData::I32(_))) => const_ints(d),
+        _ => None,
+    };
+    let (Some(x), Some(y)) = (ints(a), ints(b)) else {
+        return Ok(false);
+    };
+    let (ta, tb) = (imp.ty(a).clone(), imp.ty(b).clone());
+    let shape = tmlc_ir::infer::broadcast_shapes(&ta.shape, &tb.shape).map_err(|e| n.err(e))?;
+    let count = numel(&shape);
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let (p, q) = (
+            pick(&x, &ta.shape, &shape, i),
+            pick(&y, &tb.shape, &shape, i),
+        );
+        let r = match n.op() {
+            "Add" => p.checked_add(q),
+            "Sub" => p.checked_sub(q),
+            "Mul" => p.checked_mul(q),
+            _ => p.checked_div(q),
+        };
+        out.push(
+            r.ok_or_else(|| n.err(format!("integer overflow or division by zero: {p} and {q}")))?,
+        );
+    }
+    let ty = tmlc_ir::TensorType {
+        shape,
+        ..ta.clone()
+    };
+    let data = match ta.dtype {
+        tmlc_ir::DType::I32 => TensorData::I32(out.iter().map(|&v| v as i32).collect()),
+        _ => TensorData::I64(out),
+    };
+    imp.define_const(n.output(0)?, ty, data);
+    Ok(true)
+}
+
+/// Element `i` of the broadcast result `shape` read from `v` of shape `s`.
+fn pick(v: &[i64], s: &[usize], shape: &[usize], i: usize) -> i64 {
+    let rank = shape.len();
+    let mut rem = i;
+    let mut off = 0;
+    let mut stride = 1;
+    for d in (0..rank).rev() {
+        let idx = rem % shape[d].max(1);
+        rem /= shape[d].max(1);
+        if let Some(k) = (d + s.len()).checked_sub(rank) {
+            if s[k] != 1 {
+                off += idx * stride;
+            }
+            stride *= s[k];
+        }
+    }
+    v.get(off).copied().unwrap_or(0)
+}

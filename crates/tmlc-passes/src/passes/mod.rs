@@ -4,6 +4,7 @@ pub mod dce;
 pub mod fold_batchnorm;
 pub mod fold_constants;
 pub mod fuse_activation;
+pub mod fuse_qdq;
 pub mod remove_identity;
 pub mod softmax_last_axis;
 pub mod tabulate;

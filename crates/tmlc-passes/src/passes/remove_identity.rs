@@ -33,7 +33,7 @@ fn is_identity(op: &Op, in_dtype: DType) -> bool {
         Op::Transpose(t) => t.perm.iter().enumerate().all(|(i, &p)| i == p),
         Op::Pad(p) => p.before.iter().chain(&p.after).all(|&x| x == 0),
         Op::Concat(_) => true,
-        Op::Quantize => in_dtype != DType::F32,
+        Op::Quantize(_) => in_dtype != DType::F32,
         Op::Clip(c) => {
             in_dtype == DType::F32 && c.min == f32::NEG_INFINITY && c.max == f32::INFINITY
         }

@@ -34,7 +34,7 @@ fn tabulable(op: &Op, x: &TensorType, y: &TensorType) -> bool {
     byte_in
         && match op {
             Op::Lookup => false,
-            Op::Quantize => y.qparams().is_some(),
+            Op::Quantize(_) => y.qparams().is_some(),
             Op::Dequantize => true,
             op => op.family() == OpFamily::Unary && y.dtype == DType::I8 && y.qparams().is_some(),
         }

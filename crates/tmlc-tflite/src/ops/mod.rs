@@ -326,7 +326,7 @@ pub(crate) fn convert(
                 &[DType::F32, DType::I8, DType::U8, DType::I16],
             )?;
             let ty = out_ty(imp, &io, ctx, Some(&[DType::I8, DType::U8, DType::I16]))?;
-            imp.add_result(ctx, io.out, Op::Quantize, vec![x], ty)
+            imp.add_result(ctx, io.out, Op::Quantize(Default::default()), vec![x], ty)
                 .map(drop)
         }
         op::DEQUANTIZE => {
