@@ -20,6 +20,20 @@ pub fn results_differ(want: &[Tensor], got: &[Tensor]) -> Option<String> {
     results_differ_by(want, got, &[])
 }
 
+/// One unit (LSB) of each output of `g` that a `dequantize` produces from
+/// a per-tensor quantized value: the tolerance of outputs computed with
+/// fixed-point integer ops where a reference rounds in float.
+pub fn output_lsb(g: &tmlc_ir::Graph) -> Vec<Option<f32>> {
+    g.outputs()
+        .iter()
+        .map(|&v| {
+            let n = g.node(g.producer(v)?);
+            let scale = g.value(*n.operands.first()?).ty.qparams()?.0;
+            (n.op == tmlc_ir::Op::Dequantize).then_some(scale)
+        })
+        .collect()
+}
+
 /// [`results_differ`], except that f32 result `k` may differ by up to
 /// `abs[k]` (when given) instead of the relative tolerance.
 pub fn results_differ_by(want: &[Tensor], got: &[Tensor], abs: &[Option<f32>]) -> Option<String> {

@@ -126,14 +126,9 @@ fn run_opt(path: &Path, text: &str, pipeline: &str) -> String {
     p.run(&mut g, &mut PassContext::new(true))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let one_lsb = text.lines().any(|l| l.trim() == "# tolerance: 1 lsb");
-    let lsb: Vec<Option<f32>> = g
-        .outputs()
-        .iter()
-        .map(|&v| {
-            let n = g.producer(v).map(|n| g.node(n))?;
-            let scale = g.value(n.operands[0]).ty.qparams()?.0;
-            (one_lsb && n.op == tmlc_ir::Op::Dequantize).then_some(scale * 1.0001)
-        })
+    let lsb: Vec<Option<f32>> = tmlc_filetests::output_lsb(&g)
+        .into_iter()
+        .map(|s| s.filter(|_| one_lsb).map(|s| s * 1.0001))
         .collect();
     for seed in 0..3 {
         let ins = tmlc_filetests::sample_inputs(&g0, seed);

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tmlc::ir::{Graph, Op};
+use tmlc::ir::Graph;
 use tmlc_filetests::golden::{models_dir, samples, samples_in, split_inputs, Sample};
 
 fn repo() -> PathBuf {
@@ -27,18 +27,9 @@ enum Tol {
 
 impl Tol {
     fn of(g: &Graph) -> Vec<Tol> {
-        g.outputs()
-            .iter()
-            .map(|&v| {
-                let p = g.producer(v).map(|n| g.node(n));
-                match p {
-                    Some(n) if n.op == Op::Dequantize => {
-                        let q = g.value(n.operands[0]).ty.qparams();
-                        q.map_or(Tol::Float, |(s, _)| Tol::Lsb(s))
-                    }
-                    _ => Tol::Float,
-                }
-            })
+        let lsb = tmlc_filetests::output_lsb(g);
+        lsb.into_iter()
+            .map(|s| s.map_or(Tol::Float, Tol::Lsb))
             .collect()
     }
 

@@ -5,10 +5,8 @@
 
 use crate::util::{internal, operand, with_elem, Elem, StridedWalk};
 use crate::InterpError;
-use tmlc_ir::arith::quantize_f32;
 use tmlc_ir::{
-    strides, ConcatAttrs, DType, Op, PadAttrs, SliceAttrs, Tensor, TensorData, TensorType,
-    TransposeAttrs,
+    strides, ConcatAttrs, Op, PadAttrs, SliceAttrs, Tensor, TensorData, TensorType, TransposeAttrs,
 };
 
 /// Evaluates a movement-family op.
@@ -90,51 +88,13 @@ fn concat(
     })
 }
 
-/// The padding element of `pad` for result type `out`, as one-element data.
-fn pad_element(value: f32, out: &TensorType) -> Result<TensorData, InterpError> {
-    Ok(match (out.dtype, out.qparams()) {
-        (DType::F32, _) => TensorData::F32(vec![value]),
-        (DType::Bool, _) => TensorData::Bool(vec![value != 0.0]),
-        (d, Some((s, zp))) => {
-            let (lo, hi) = crate::util::int_range(d, "pad")?;
-            TensorData::from_i64(
-                d,
-                [quantize_f32(
-                    tmlc_ir::Rounding::HalfAway,
-                    value,
-                    s,
-                    zp,
-                    lo,
-                    hi,
-                )],
-            )
-        }
-        (d, None) => {
-            if out.quant.is_some() {
-                return Err(InterpError::Unsupported {
-                    op: "pad",
-                    reason: "a per-axis quantized result".into(),
-                });
-            }
-            let (lo, hi) = d.int_range().unwrap_or((i64::MIN, i64::MAX));
-            TensorData::from_i64(
-                d,
-                [quantize_f32(
-                    tmlc_ir::Rounding::HalfAway,
-                    value,
-                    1.0,
-                    0,
-                    lo,
-                    hi,
-                )],
-            )
-        }
-    })
-}
-
 /// `pad`: `y[i] = x[i - before]` inside `x`, the padding element elsewhere.
 fn pad(a: &PadAttrs, x: &Tensor, out: &TensorType) -> Result<TensorData, InterpError> {
-    let fill = pad_element(a.value, out)?;
+    let fill =
+        tmlc_ir::prepare::pad_element(a.value, out).ok_or_else(|| InterpError::Unsupported {
+            op: "pad",
+            reason: "a per-axis quantized result".into(),
+        })?;
     let in_shape = &x.ty.shape;
     let in_strides = strides(in_shape);
     let rank = out.shape.len();

@@ -342,6 +342,29 @@ pub fn clamp_range_i8(lo: f32, hi: f32, s_out: f32, zp_out: i32) -> (i32, i32) {
     )
 }
 
+/// The padding element of `pad` (spec §5.18) for result type `out`, as
+/// one-element data: `value` itself for f32, quantized with the result's
+/// per-tensor parameters (ties away from zero), or rounded and saturated
+/// for an unquantized integer type. `None` for a per-axis quantized result.
+pub fn pad_element(value: f32, out: &crate::TensorType) -> Option<crate::TensorData> {
+    use crate::arith::quantize_f32;
+    use crate::{DType, Rounding, TensorData};
+    let d = out.dtype;
+    Some(match (d, out.qparams()) {
+        (DType::F32, _) => TensorData::F32(vec![value]),
+        (DType::Bool, _) => TensorData::Bool(vec![value != 0.0]),
+        (_, Some((s, zp))) => {
+            let (lo, hi) = d.int_range()?;
+            TensorData::from_i64(d, [quantize_f32(Rounding::HalfAway, value, s, zp, lo, hi)])
+        }
+        (_, None) if out.quant.is_some() => return None,
+        (_, None) => {
+            let (lo, hi) = d.int_range().unwrap_or((i64::MIN, i64::MAX));
+            TensorData::from_i64(d, [quantize_f32(Rounding::HalfAway, value, 1.0, 0, lo, hi)])
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,50 +5,12 @@ use super::{CType, ConstData, Cx, Layer, Node, R};
 use crate::kernels::movement::{CopyBlocks, Pad, Transpose};
 use crate::kernels::{Arg, Kernel};
 use tmlc_ir::{
-    strides, ConcatAttrs, DType, Op, PadAttrs, SliceAttrs, TensorData, TensorType, TransposeAttrs,
-    ValueDef,
+    strides, ConcatAttrs, Op, PadAttrs, SliceAttrs, TensorType, TransposeAttrs, ValueDef,
 };
 
 /// The padding element of `pad` as little-endian bytes (spec §5.18).
 fn pad_element(value: f32, out: &TensorType) -> Option<Vec<u8>> {
-    use tmlc_ir::arith::quantize_f32;
-    let d = out.dtype;
-    let data = match (d, out.qparams()) {
-        (DType::F32, _) => TensorData::F32(vec![value]),
-        (DType::Bool, _) => TensorData::Bool(vec![value != 0.0]),
-        (_, Some((s, zp))) => {
-            let (lo, hi) = d.int_range()?;
-            TensorData::from_i64(
-                d,
-                [quantize_f32(
-                    tmlc_ir::Rounding::HalfAway,
-                    value,
-                    s,
-                    zp,
-                    lo,
-                    hi,
-                )],
-            )
-        }
-        (_, None) => {
-            if out.quant.is_some() {
-                return None;
-            }
-            let (lo, hi) = d.int_range().unwrap_or((i64::MIN, i64::MAX));
-            TensorData::from_i64(
-                d,
-                [quantize_f32(
-                    tmlc_ir::Rounding::HalfAway,
-                    value,
-                    1.0,
-                    0,
-                    lo,
-                    hi,
-                )],
-            )
-        }
-    };
-    Some(data.to_le_bytes())
+    tmlc_ir::prepare::pad_element(value, out).map(|d| d.to_le_bytes())
 }
 
 impl<'g> Cx<'g> {

@@ -249,14 +249,15 @@ pub(super) fn qlinear(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let mut float_inputs = Vec::new();
     for (i, (t, s, z)) in [a, b].into_iter().enumerate() {
         let name = format!("{base}__dq{i}");
-        let p = proto(
+        let mut p = proto(
             n,
             "DequantizeLinear",
             vec![n.req(t)?, n.req(s)?, n.req(z)?],
             &name,
         );
+        // Per-channel scales: a conv's weights on axis 0 (output channels),
+        // a matrix's on axis 1 (columns).
         let axis = if i == 1 && is_conv { 0 } else { 1 };
-        let mut p = p;
         p.attribute.push(crate::proto::AttributeProto {
             name: "axis".into(),
             i: axis,

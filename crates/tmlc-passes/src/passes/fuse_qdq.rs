@@ -26,10 +26,11 @@
 //! (`spec/ir.md` §6.1). A candidate the IR's integer rules reject (for
 //! example weights with a non-zero zero point) stays float.
 
+use crate::passes::tabulate::byte_table;
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use tmlc_ir::{
     check_op, infer_type, DType, Graph, GraphError, NodeId, Op, OpFamily, QuantRule, QuantizeAttrs,
-    ResultType, Tensor, TensorData, TensorType, ValueId,
+    ResultType, TensorData, TensorType, ValueId,
 };
 
 /// The `fuse-qdq` pass.
@@ -133,30 +134,8 @@ fn hoist_quantize(g: &mut Graph, qn: NodeId) -> Result<Option<ValueId>, PassErro
 /// The 256-entry table of `quantize(op(dequantize(x)))` for every byte `x`
 /// of type `xt`, quantized to `yt` by `q`.
 fn unary_table(op: &Op, q: &Op, xt: &TensorType, yt: &TensorType) -> Option<TensorData> {
-    let bytes = match xt.dtype {
-        DType::I8 => TensorData::I8((0..256u32).map(|b| b as u8 as i8).collect()),
-        DType::U8 => TensorData::U8((0..256u32).map(|b| b as u8).collect()),
-        _ => return None,
-    };
-    let all = Tensor {
-        ty: TensorType {
-            shape: vec![256],
-            ..xt.clone()
-        },
-        data: bytes,
-    };
-    let f32_ty = TensorType::new(DType::F32, vec![256]);
-    let real = |data| Tensor {
-        ty: f32_ty.clone(),
-        data,
-    };
-    let deq = real(tmlc_interp::eval_op(&Op::Dequantize, &[&all], &f32_ty).ok()?);
-    let y = real(tmlc_interp::eval_op(op, &[&deq], &f32_ty).ok()?);
-    let out = TensorType {
-        shape: vec![256],
-        ..yt.clone()
-    };
-    tmlc_interp::eval_op(q, &[&y], &out).ok()
+    let real = TensorType::new(DType::F32, vec![256]);
+    byte_table(xt, &[(&Op::Dequantize, &real), (op, &real), (q, yt)]).ok()
 }
 
 /// A requantisation of `v` to `ty`'s parameters (a no-op when they match).

@@ -40,24 +40,30 @@ fn tabulable(op: &Op, x: &TensorType, y: &TensorType) -> bool {
         }
 }
 
-/// The 256 results of `op` on every byte value of an operand of type `x`.
-fn table(op: &Op, x: &TensorType, y: &TensorType) -> Result<TensorData, String> {
-    let data = match x.dtype {
+/// The 256 results of a chain of element-wise ops on every byte value of
+/// an operand of type `x`: each step is an op and its result type (whose
+/// shape is ignored), evaluated by the interpreter.
+pub(crate) fn byte_table(
+    x: &TensorType,
+    steps: &[(&Op, &TensorType)],
+) -> Result<TensorData, String> {
+    let mut data = match x.dtype {
         DType::I8 => TensorData::I8((0..256u32).map(|b| b as u8 as i8).collect()),
-        _ => TensorData::U8((0..256u32).map(|b| b as u8).collect()),
+        DType::U8 => TensorData::U8((0..256u32).map(|b| b as u8).collect()),
+        d => return Err(format!("{d} is not an 8-bit type")),
     };
-    let all = Tensor {
-        ty: TensorType {
+    let mut ty = x.clone();
+    for (op, out) in steps {
+        ty.shape = vec![256];
+        let all = Tensor { ty, data };
+        let out = TensorType {
             shape: vec![256],
-            ..x.clone()
-        },
-        data,
-    };
-    let out = TensorType {
-        shape: vec![256],
-        ..y.clone()
-    };
-    tmlc_interp::eval_op(op, &[&all], &out).map_err(|e| e.to_string())
+            ..(*out).clone()
+        };
+        data = tmlc_interp::eval_op(op, &[&all], &out).map_err(|e| e.to_string())?;
+        ty = out;
+    }
+    Ok(data)
 }
 
 impl Pass for Tabulate {
@@ -77,7 +83,7 @@ impl Pass for Tabulate {
             let what = format!("`%{} = {}`", g.value(r).name, op.name());
             let failed =
                 |message: String| PassError::failed(INFO.name, format!("{what}: {message}"));
-            let data = table(&op, &xt, &yt).map_err(failed)?;
+            let data = byte_table(&xt, &[(&op, &yt)]).map_err(failed)?;
             let name = format!("{}_table", g.value(r).name);
             let t = g.add_const(&name, TensorType::new(yt.dtype, vec![256]), data);
             let check = g.replace_node(n, Op::Lookup, vec![x, t]);
