@@ -43,6 +43,8 @@ pub(crate) struct Importer<'a> {
     /// The default domain's opset.
     pub(crate) opset: i64,
     external: Option<&'a ExternalData<'a>>,
+    /// Rank-4 graph inputs and outputs are NHWC.
+    io_nhwc: bool,
 }
 
 /// One node being converted, with typed access to its attributes.
@@ -269,6 +271,14 @@ impl<'a> Importer<'a> {
             .and_then(|v| v.flat)
     }
 
+    /// True when `name` is a rank-4 tensor (it has an NHWC form, or a
+    /// plain form of rank 4).
+    fn is_rank4(&self, name: &str) -> bool {
+        self.values
+            .get(name)
+            .is_some_and(|v| v.nhwc.is_some() || v.plain.is_some_and(|p| self.ty(p).rank() == 4))
+    }
+
     /// True when `name` already has an NHWC form.
     pub(crate) fn is_nhwc(&self, name: &str) -> bool {
         self.values.get(name).is_some_and(|v| v.nhwc.is_some())
@@ -308,6 +318,7 @@ pub(crate) fn import(
         values: HashMap::new(),
         opset,
         external: opts.external,
+        io_nhwc: opts.io_layout == crate::IoLayout::Nhwc,
     };
     imp.initializers(graph)?;
     imp.inputs(graph, opts)?;
@@ -401,17 +412,27 @@ impl Importer<'_> {
                     shape
                 }
             };
+            let nhwc = self.io_nhwc && shape.len() == 4;
+            let shape = if nhwc {
+                TO_NHWC.iter().map(|&a| shape[a]).collect()
+            } else {
+                shape
+            };
             let ty = TensorType::new(dtype, shape);
             tmlc_ir::verify::check_type(&ty).map_err(bad)?;
             let id = self.g.add_input(&vi.name, ty);
-            self.define(
-                &vi.name,
+            let val = if nhwc {
+                Val {
+                    nhwc: Some(id),
+                    ..Val::default()
+                }
+            } else {
                 Val {
                     plain: Some(id),
-                    nhwc: None,
-                    flat: None,
-                },
-            );
+                    ..Val::default()
+                }
+            };
+            self.define(&vi.name, val);
         }
         Ok(())
     }
@@ -423,10 +444,15 @@ impl Importer<'_> {
                 p: &NodeProto::default(),
                 name: vi.name.clone(),
             };
-            let v = self.plain(&node, &vi.name).map_err(|_| OnnxError::Tensor {
+            let undefined = |_| OnnxError::Tensor {
                 name: vi.name.clone(),
                 message: "graph output is not defined by any node".into(),
-            })?;
+            };
+            let v = if self.io_nhwc && self.is_rank4(&vi.name) {
+                self.nhwc(&node, &vi.name).map_err(undefined)?
+            } else {
+                self.plain(&node, &vi.name).map_err(undefined)?
+            };
             outs.push(self.boundary_u8(&node, vi, v)?);
         }
         self.g.set_outputs(outs);

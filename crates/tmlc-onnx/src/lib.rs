@@ -31,6 +31,17 @@ pub use error::OnnxError;
 /// sizes first; the caller does the file I/O.
 pub type ExternalData<'a> = dyn Fn(&str, u64, usize) -> Result<Vec<u8>, String> + 'a;
 
+/// The layout of the compiled model's rank-4 inputs and outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IoLayout {
+    /// ONNX's shapes (NCHW): what the model declares.
+    #[default]
+    Onnx,
+    /// NHWC, for firmware whose camera or feature pipeline produces it:
+    /// no transposes at the boundary.
+    Nhwc,
+}
+
 /// How [`import`] reads a model.
 #[derive(Default)]
 pub struct ImportOptions<'a> {
@@ -42,6 +53,9 @@ pub struct ImportOptions<'a> {
     /// Graph inputs frozen to these values: they become constants (for
     /// inputs that are parameters rather than data: shapes, axes, bounds).
     pub constants: Vec<(String, tmlc_ir::TensorType, tmlc_ir::TensorData)>,
+    /// Layout of rank-4 graph inputs and outputs (`input_shapes` stay in
+    /// ONNX's layout either way).
+    pub io_layout: IoLayout,
 }
 
 /// Reads a serialized `TensorProto` (the `.pb` files of ONNX test data):

@@ -354,3 +354,41 @@ fn unknown_dimensions_need_a_shape() {
     let g = import(&b, "m", &ImportOptions::default()).unwrap();
     assert_eq!(g.value(g.inputs()[0]).ty.shape, vec![1, 4]);
 }
+
+/// `--io-layout nhwc`: a 4-D input and output are NHWC, and the only
+/// transposes left are of constants (the weights), which fold.
+#[test]
+fn nhwc_io_layout_has_no_boundary_transposes() {
+    let m = model(
+        vec![
+            node("Conv", &["x", "w"], &["c"]),
+            node("Relu", &["c"], &["y"]),
+        ],
+        vec![floats("w", &[2, 3, 1, 1], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])],
+        vec![vi("x", &[1, 3, 4, 5])],
+        &["y"],
+        13,
+    );
+    let transposes_of_data = |g: &tmlc_ir::Graph| {
+        g.node_ids()
+            .into_iter()
+            .filter(|&n| {
+                let node = g.node(n);
+                matches!(node.op, tmlc_ir::Op::Transpose(_))
+                    && g.const_data(node.operands[0]).is_none()
+            })
+            .count()
+    };
+    let g = import(&m, "m", &ImportOptions::default()).unwrap();
+    assert_eq!(g.value(g.inputs()[0]).ty.shape, vec![1, 3, 4, 5]);
+    assert_eq!(g.value(g.outputs()[0]).ty.shape, vec![1, 2, 4, 5]);
+    assert_eq!(transposes_of_data(&g), 2);
+    let opts = ImportOptions {
+        io_layout: crate::IoLayout::Nhwc,
+        ..Default::default()
+    };
+    let g = import(&m, "m", &opts).unwrap();
+    assert_eq!(g.value(g.inputs()[0]).ty.shape, vec![1, 4, 5, 3]);
+    assert_eq!(g.value(g.outputs()[0]).ty.shape, vec![1, 4, 5, 2]);
+    assert_eq!(transposes_of_data(&g), 0);
+}

@@ -60,6 +60,22 @@ pub struct LoadArgs {
     /// symbolic ONNX dimensions (a symbolic batch dimension defaults to 1).
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// Layout of an ONNX model's 4-D inputs and outputs in the compiled
+    /// model: `onnx` keeps the model's NCHW shapes, `nhwc` takes and gives
+    /// NHWC (no transposes at the boundary). `--input-shape` stays in
+    /// ONNX's layout.
+    #[arg(long, value_enum, default_value_t = IoLayout::Onnx)]
+    pub io_layout: IoLayout,
+}
+
+/// `--io-layout`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IoLayout {
+    /// The model's own shapes (NCHW for ONNX images).
+    #[default]
+    Onnx,
+    /// NHWC.
+    Nhwc,
 }
 
 impl LoadArgs {
@@ -67,6 +83,10 @@ impl LoadArgs {
     pub fn options(&self) -> tmlc::LoadOptions {
         tmlc::LoadOptions {
             input_shapes: self.input_shapes.clone(),
+            io_layout: match self.io_layout {
+                IoLayout::Onnx => tmlc::onnx::IoLayout::Onnx,
+                IoLayout::Nhwc => tmlc::onnx::IoLayout::Nhwc,
+            },
         }
     }
 }

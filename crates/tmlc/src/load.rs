@@ -44,6 +44,9 @@ fn read_at_most(p: &Path, limit: usize) -> Result<Vec<u8>, Error> {
 pub struct LoadOptions {
     /// Shapes of graph inputs by name (ONNX: resolves symbolic dimensions).
     pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// ONNX: the layout of rank-4 inputs and outputs (TFLite models are
+    /// NHWC already).
+    pub io_layout: tmlc_onnx::IoLayout,
 }
 
 /// Reads a model by its extension (`.onnx`, `.tflite`, or `.tir` text IR;
@@ -75,6 +78,7 @@ pub fn load_model_with(p: &Path, opts: &LoadOptions) -> Result<Graph, Error> {
             let opts = tmlc_onnx::ImportOptions {
                 input_shapes: opts.input_shapes.clone(),
                 external: Some(&external),
+                io_layout: opts.io_layout,
                 ..Default::default()
             };
             tmlc_onnx::import(&bytes, &stem(p), &opts)
