@@ -178,11 +178,14 @@ fn run_case(case: &Path, dir: &Path) -> Outcome {
             (Err(e), _) | (_, Err(e)) => return Outcome::Excluded(format!("test data: {e}")),
         };
         // Integer tensors (shapes, axes, pads, quantized data), scalars
-        // (clip bounds, dropout's training flag) and quantization scales
-        // (the suite names them `*_scale`) are parameters: frozen to
-        // constants.
+        // (clip bounds, dropout's training flag), quantization scales (the
+        // suite names them `*_scale`) and a resize's `scales` and `roi` are
+        // parameters: frozen to constants.
         let param = |n: &str, t: &Tensor| {
-            t.ty.rank() == 0 || !matches!(t.data, TensorData::F32(_)) || n.ends_with("_scale")
+            t.ty.rank() == 0
+                || !matches!(t.data, TensorData::F32(_))
+                || n.ends_with("_scale")
+                || matches!(n, "scales" | "roi")
         };
         let opts = tmlc::onnx::ImportOptions {
             input_shapes: inputs

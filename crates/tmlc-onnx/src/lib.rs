@@ -82,4 +82,6 @@ pub fn import(
 }
 
 #[cfg(test)]
+mod op_tests;
+#[cfg(test)]
 mod tests;

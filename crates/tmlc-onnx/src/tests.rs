@@ -10,7 +10,7 @@ use crate::proto::*;
 use crate::{import, ExternalData, ImportOptions};
 use prost::Message;
 
-fn vi(name: &str, dims: &[i64]) -> ValueInfoProto {
+pub(crate) fn vi(name: &str, dims: &[i64]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|&d| Dimension {
@@ -35,7 +35,7 @@ fn vi(name: &str, dims: &[i64]) -> ValueInfoProto {
     }
 }
 
-fn node(op: &str, ins: &[&str], outs: &[&str]) -> NodeProto {
+pub(crate) fn node(op: &str, ins: &[&str], outs: &[&str]) -> NodeProto {
     NodeProto {
         op_type: op.into(),
         input: ins.iter().map(|s| s.to_string()).collect(),
@@ -44,7 +44,7 @@ fn node(op: &str, ins: &[&str], outs: &[&str]) -> NodeProto {
     }
 }
 
-fn floats(name: &str, dims: &[i64], v: &[f32]) -> TensorProto {
+pub(crate) fn floats(name: &str, dims: &[i64], v: &[f32]) -> TensorProto {
     TensorProto {
         name: name.into(),
         dims: dims.to_vec(),
@@ -54,7 +54,7 @@ fn floats(name: &str, dims: &[i64], v: &[f32]) -> TensorProto {
     }
 }
 
-fn model(
+pub(crate) fn model(
     nodes: Vec<NodeProto>,
     inits: Vec<TensorProto>,
     inputs: Vec<ValueInfoProto>,

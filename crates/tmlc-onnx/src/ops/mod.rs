@@ -12,6 +12,7 @@ use tmlc_ir::{
 
 mod dense;
 mod quant;
+mod resize;
 mod shape;
 mod window;
 
@@ -37,9 +38,13 @@ pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         "Concat" => shape::concat(imp, n),
         "Pad" => shape::pad(imp, n),
         "Slice" => shape::slice(imp, n),
+        "Split" => shape::split(imp, n),
         "Shape" => shape::shape(imp, n),
         "Gather" => shape::gather(imp, n),
         "ReduceMean" => reduce_mean(imp, n),
+        "ReduceMax" => reduce_max(imp, n),
+        "PRelu" => prelu(imp, n),
+        "Resize" | "Upsample" => resize::resize(imp, n),
         "HardSigmoid" => hard_sigmoid(imp, n),
         "Div" => div(imp, n),
         "Softmax" => softmax(imp, n),
@@ -280,17 +285,7 @@ fn softmax(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
 /// reduced with kept dimensions stays NHWC.
 fn reduce_mean(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let xn = n.req(0)?;
-    let axes = match n.input(1) {
-        Some(a) => {
-            let v = imp.plain(n, a)?;
-            Some(
-                imp.const_data(v)
-                    .and_then(const_ints)
-                    .ok_or_else(|| n.err("axes must be a constant"))?,
-            )
-        }
-        None => n.ints("axes").map(<[i64]>::to_vec),
-    };
+    let axes = reduce_axes(imp, n)?;
     let keep_dims = n.int("keepdims", 1) != 0;
     let nhwc = keep_dims && imp.is_nhwc(xn);
     let x = if nhwc {
@@ -327,6 +322,80 @@ fn reduce_mean(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         n.output(0)?,
     )?;
     out(imp, n, y, nhwc)
+}
+
+/// The constant axes of a reduction: the `axes` input (opset 18) or
+/// attribute.
+fn reduce_axes(imp: &mut Importer<'_>, n: &Node<'_>) -> R<Option<Vec<i64>>> {
+    match n.input(1) {
+        Some(a) => {
+            let v = imp.plain(n, a)?;
+            let axes = imp.const_data(v).and_then(const_ints);
+            Ok(Some(axes.ok_or_else(|| n.err("axes must be a constant"))?))
+        }
+        None => Ok(n.ints("axes").map(<[i64]>::to_vec)),
+    }
+}
+
+/// `ReduceMax` over the spatial axes of an image (a global max pool).
+fn reduce_max(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let xn = n.req(0)?;
+    let axes = reduce_axes(imp, n)?.unwrap_or_default();
+    let spatial = |a: i64| a == 2 || a == 3 || a == -1 || a == -2;
+    let rank4 = imp.val(n, xn)?.nhwc.is_some()
+        || imp.val(n, xn)?.plain.is_some_and(|p| imp.ty(p).rank() == 4);
+    if !(rank4 && axes.len() == 2 && axes.iter().all(|&a| spatial(a)) && axes[0] != axes[1]) {
+        return Err(
+            n.err("only the maximum over the two spatial axes of a 4-D tensor is supported")
+        );
+    }
+    let x = imp.nhwc(n, xn)?;
+    let xs = imp.ty(x).shape.clone();
+    let pool = Op::MaxPool2d(tmlc_ir::Pool2dAttrs::new([xs[1], xs[2]]));
+    if n.int("keepdims", 1) != 0 {
+        let y = imp.op(n, pool, vec![x], n.output(0)?)?;
+        return out(imp, n, y, true);
+    }
+    let p = imp.op(n, pool, vec![x], &format!("{}_pooled", n.name))?;
+    let shape = vec![xs[0], xs[3]];
+    let y = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs { shape }),
+        vec![p],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, false)
+}
+
+/// `PRelu`: `relu(x) - slope * relu(-x)`, as ONNX nodes converted in turn
+/// (the slope broadcasts as in any binary op).
+fn prelu(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let (x, slope) = (n.req(0)?, n.req(1)?);
+    let t = |i: usize| format!("{}__prelu{i}", n.name);
+    imp.define_const(&t(0), f32_ty(vec![]), TensorData::F32(vec![-1.0]));
+    let nodes = [
+        ("Relu", vec![x.to_string()], t(1)),
+        ("Mul", vec![x.to_string(), t(0)], t(2)),
+        ("Relu", vec![t(2)], t(3)),
+        ("Mul", vec![t(3), slope.to_string()], t(4)),
+        ("Sub", vec![t(1), t(4)], n.output(0)?.to_string()),
+    ];
+    for (op, input, output) in nodes {
+        let p = crate::proto::NodeProto {
+            op_type: op.into(),
+            input,
+            output: vec![output],
+            ..Default::default()
+        };
+        convert(
+            imp,
+            &Node {
+                p: &p,
+                name: n.name.clone(),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// `HardSigmoid`: `clip(alpha * x + beta, 0, 1)`.

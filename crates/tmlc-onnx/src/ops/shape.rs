@@ -1,9 +1,9 @@
 //! Shape and data-movement operators: Reshape, Flatten, Squeeze,
-//! Unsqueeze, Transpose, Concat, Pad, Slice, and Shape / Gather on static
+//! Unsqueeze, Transpose, Concat, Pad, Slice, Split, and Shape / Gather on static
 //! shapes (folded to constants at import).
 
 use super::{out, R};
-use crate::import::{const_ints, Importer, Node, Val};
+use crate::import::{const_ints, Importer, Node, Val, TO_NHWC};
 use tmlc_ir::{numel, ConcatAttrs, Op, ReshapeAttrs, TensorData, TransposeAttrs};
 
 /// `Flatten` and `Reshape` (with `0` = copy, `-1` = infer, `allowzero`),
@@ -178,13 +178,14 @@ fn axis(n: &Node<'_>, a: i64, rank: usize) -> R<usize> {
 /// The ONNX shape of value `name`, without making a new form of it.
 fn onnx_shape(imp: &Importer<'_>, n: &Node<'_>, name: &str) -> R<Vec<usize>> {
     let v = imp.val(n, name)?;
-    match (v.plain, v.nhwc) {
-        (Some(p), _) => Ok(imp.ty(p).shape.clone()),
-        (None, Some(x)) => {
+    match (v.plain, v.nhwc, v.flat) {
+        (Some(p), ..) => Ok(imp.ty(p).shape.clone()),
+        (None, Some(x), _) => {
             let s = &imp.ty(x).shape;
             Ok(vec![s[0], s[3], s[1], s[2]])
         }
-        (None, None) => Err(n.err(format!("`{name}` has no value"))),
+        (None, None, Some((f, _))) => Ok(imp.ty(f).shape.clone()),
+        (None, None, None) => Err(n.err(format!("`{name}` has no value"))),
     }
 }
 
@@ -310,8 +311,8 @@ pub(super) fn pad(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
 
 /// `Slice` with positive steps (starts and ends clamped as ONNX does).
 pub(super) fn slice(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let x = imp.plain(n, n.req(0)?)?;
-    let xs = imp.ty(x).shape.clone();
+    let xn = n.req(0)?;
+    let xs = onnx_shape(imp, n, xn)?;
     let r = xs.len();
     let starts = int_param(imp, n, 1, "starts")?.ok_or_else(|| n.err("needs starts"))?;
     let ends = int_param(imp, n, 2, "ends")?.ok_or_else(|| n.err("needs ends"))?;
@@ -337,9 +338,91 @@ pub(super) fn slice(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         end[a] = e.max(b) as usize;
         step[a] = steps[k] as usize;
     }
-    let op = Op::Slice(tmlc_ir::SliceAttrs { begin, end, step });
-    let y = imp.op(n, op, vec![x], n.output(0)?)?;
-    out(imp, n, y, false)
+    let attrs = tmlc_ir::SliceAttrs { begin, end, step };
+    slice_to(imp, n, xn, attrs, n.output(0)?)
+}
+
+/// Defines `output` as the slice `attrs` (in ONNX's axis order) of `xn`,
+/// in NHWC when `xn` has that form (a channel split stays NHWC).
+fn slice_to(
+    imp: &mut Importer<'_>,
+    n: &Node<'_>,
+    xn: &str,
+    attrs: tmlc_ir::SliceAttrs,
+    output: &str,
+) -> R<()> {
+    let nhwc = imp.is_nhwc(xn) && attrs.begin.len() == 4;
+    let (x, attrs) = if nhwc {
+        let p = |v: &[usize]| TO_NHWC.iter().map(|&a| v[a]).collect::<Vec<_>>();
+        let a = tmlc_ir::SliceAttrs {
+            begin: p(&attrs.begin),
+            end: p(&attrs.end),
+            step: p(&attrs.step),
+        };
+        (imp.nhwc(n, xn)?, a)
+    } else {
+        (imp.plain(n, xn)?, attrs)
+    };
+    let y = imp.op(n, Op::Slice(attrs), vec![x], output)?;
+    let val = if nhwc {
+        Val {
+            nhwc: Some(y),
+            ..Val::default()
+        }
+    } else {
+        Val {
+            plain: Some(y),
+            ..Val::default()
+        }
+    };
+    imp.define(output, val);
+    Ok(())
+}
+
+/// `Split` along `axis` into the sizes of `split` (input from opset 13,
+/// attribute before), or into `num_outputs` (opset 18) / as many outputs
+/// equal parts (the last one smaller when it does not divide).
+pub(super) fn split(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let xn = n.req(0)?;
+    let xs = onnx_shape(imp, n, xn)?;
+    let a = axis(n, n.int("axis", 0), xs.len())?;
+    let outputs = n.p.output.len();
+    let sizes: Vec<usize> = match int_param(imp, n, 1, "split")? {
+        Some(s) => s
+            .iter()
+            .map(|&v| usize::try_from(v).map_err(|_| n.err(format!("negative split size {v}"))))
+            .collect::<R<_>>()?,
+        None => {
+            let parts = usize::try_from(n.int("num_outputs", outputs as i64))
+                .ok()
+                .filter(|&p| p > 0)
+                .ok_or_else(|| n.err("needs a positive number of outputs"))?;
+            let each = xs[a].div_ceil(parts);
+            (0..parts)
+                .map(|i| each.min(xs[a].saturating_sub(i * each)))
+                .collect()
+        }
+    };
+    if sizes.len() != outputs || sizes.iter().sum::<usize>() != xs[a] {
+        return Err(n.err(format!(
+            "split sizes {sizes:?} do not cover axis {a} of {xs:?} in {outputs} outputs"
+        )));
+    }
+    let mut at = 0;
+    for (i, &size) in sizes.iter().enumerate() {
+        let mut begin = vec![0; xs.len()];
+        let mut end = xs.clone();
+        begin[a] = at;
+        end[a] = at + size;
+        at += size;
+        let name = n.output(i)?;
+        if name.is_empty() {
+            continue;
+        }
+        let step = vec![1; xs.len()];
+        slice_to(imp, n, xn, tmlc_ir::SliceAttrs { begin, end, step }, name)?;
+    }
+    Ok(())
 }
 
 /// `Shape`: the static shape, a constant (with opset 15's start / end).
