@@ -70,6 +70,15 @@ def f32(x):
         return math.copysign(math.inf, x)
 
 
+def round_even(v):
+    """Rounds half to even (Python's round)."""
+    if math.isnan(v):
+        return 0
+    if math.isinf(v):
+        return v
+    return round(v)
+
+
 def round_away(v):
     """Rounds half away from zero."""
     if math.isnan(v):
@@ -617,13 +626,15 @@ def softmax(ops, attrs, ty):
 def quantize(ops, attrs, ty):
     x = ops[0]
     if x.ty.dtype == "f32":
-        # Quantize(x, s, z, lo, hi): round(f32(x / s)) half away from zero.
+        # Quantize(x, s, z, lo, hi): round(f32(x / s)), ties half away from
+        # zero, or to even with `round = half_even`.
         lo, hi = INT_RANGE[ty.dtype]
         out = Tensor(ty, [0] * len(x.data))
+        even = attrs.get("round") == "half_even"
         for i, v in enumerate(x.data):
             s, z = out.scale_zp(i)
             w = f32(v / s)
-            r = round_away(w)
+            r = round_even(w) if even else round_away(w)
             out.data[i] = (lo if r < 0 else hi) if isinstance(r, float) else clamp(z + r, lo, hi)
         out.exact = True
         return out
@@ -744,6 +755,8 @@ def evaluate(op, ops, attrs, ty):
         return binary(lambda a, b: a - b, ops, attrs, ty)
     if op == "mul":
         return binary(lambda a, b: a * b, ops, attrs, ty)
+    if op == "div":
+        return binary(lambda a, b: a / b, ops, attrs, ty)
     if op == "relu":
         return unary(lambda v: v, ops, ty, (0.0, math.inf))
     if op == "relu6":

@@ -231,6 +231,8 @@ impl Gen<'_, '_> {
                 let op = match kind {
                     3 => Op::Add(a),
                     4 => Op::Sub(a),
+                    // div is f32 only.
+                    _ if !self.quant && self.c.flag() => Op::Div(a),
                     _ => Op::Mul(a),
                 };
                 let out = self.out_ty(vec![]);

@@ -254,65 +254,101 @@ fn qdq_atmega_mnist_uint8() {
     check_qdq("atmega_mnist_simplified_qdq_u8");
 }
 
-/// torchvision architectures exported by `scripts/export_torchvision.py`
-/// (too big to commit): regenerated when a Python with torch,
-/// torchvision and onnxruntime is found (`TMLC_PYTHON`, default
-/// `python3`), else skipped with the reason printed. Their op counts must
-/// be those committed in `tests/models/torchvision/summary.json`; each
-/// compiles and matches onnxruntime through the interpreter and the C on
-/// the host.
-#[test]
-fn torchvision_exports() {
-    let python = std::env::var("TMLC_PYTHON").unwrap_or_else(|_| "python3".into());
+/// Runs `script --out DIR` with the Python in `$var` (default `python3`)
+/// if it can import `modules`; `None`, with the reason printed, if not.
+fn export(var: &str, modules: &str, script: &str) -> Option<PathBuf> {
+    let python = std::env::var(var).unwrap_or_else(|_| "python3".into());
     let probe = Command::new(&python)
-        .args(["-c", "import torch, torchvision, onnxruntime"])
+        .args(["-c", &format!("import {modules}")])
         .output();
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "skipped: {python} cannot import torch, torchvision and onnxruntime \
-             (set TMLC_PYTHON to a Python that can)"
-        );
-        return;
+        eprintln!("skipped: {python} cannot import {modules} (set {var} to a Python that can)");
+        return None;
     }
-    let dir = std::env::temp_dir().join(format!("tmlc-torchvision-{}", std::process::id()));
+    let stem = script.trim_end_matches(".py");
+    let dir = std::env::temp_dir().join(format!("tmlc-{stem}-{}", std::process::id()));
     let r = Command::new(&python)
-        .arg(repo().join("scripts/export_torchvision.py"))
+        .arg(repo().join("scripts").join(script))
         .arg("--out")
         .arg(&dir)
         .output()
         .unwrap();
     assert!(
         r.status.success(),
-        "export failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&r.stderr)
     );
-    let read = |p: PathBuf| -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
-    };
-    let made = read(dir.join("summary.json"));
-    let kept = read(repo().join("tests/models/torchvision/summary.json"));
-    for (name, m) in kept["models"].as_object().unwrap() {
-        assert_eq!(
-            m["ops"], made["models"][name]["ops"],
-            "{name}: op counts changed"
-        );
-        if m["sha256_out0"] != made["models"][name]["sha256_out0"] {
-            eprintln!("note: {name}: reference output differs from the committed hash");
-        }
-        let shape = m["input_shape"].as_array().unwrap();
-        let shape = shape.iter().map(|d| d.as_u64().unwrap() as usize).collect();
-        let sample = Sample {
-            index: 0,
-            input: std::fs::read(dir.join(format!("{name}.in0.bin"))).unwrap(),
-            output: std::fs::read(dir.join(format!("{name}.out0.bin"))).unwrap(),
-        };
-        let load = tmlc::LoadOptions {
-            input_shapes: vec![("input".to_string(), shape)],
-            ..Default::default()
-        };
-        // Host only: in float, several exceed the emulated board's 4 MB.
-        check_at(&dir, name, load, &[sample], &["host"]);
+    Some(dir)
+}
+
+fn read_json(p: PathBuf) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Checks an exported model `dir/name` whose committed description is
+/// `kept`: the same op counts, and onnxruntime's output through the
+/// interpreter and the C on the host (host only: in float, several
+/// exceed the emulated board's 4 MB).
+fn check_export(dir: &Path, name: &str, kept: &serde_json::Value, made: &serde_json::Value) {
+    assert_eq!(kept["ops"], made["ops"], "{name}: op counts changed");
+    if kept["sha256_out0"] != made["sha256_out0"] {
+        eprintln!("note: {name}: reference output differs from the committed hash");
     }
+    let sample = Sample {
+        index: 0,
+        input: std::fs::read(dir.join(format!("{name}.in0.bin"))).unwrap(),
+        output: std::fs::read(dir.join(format!("{name}.out0.bin"))).unwrap(),
+    };
+    check_at(
+        dir,
+        name,
+        tmlc::LoadOptions::default(),
+        &[sample],
+        &["host"],
+    );
+}
+
+/// torchvision architectures exported by `scripts/export_torchvision.py`
+/// (too big to commit): regenerated when a Python with torch,
+/// torchvision and onnxruntime is found (`TMLC_PYTHON`, default
+/// `python3`), else skipped with the reason printed. Their op counts must
+/// be those committed in `tests/models/torchvision/summary.json`; each
+/// compiles and matches onnxruntime.
+#[test]
+fn torchvision_exports() {
+    let modules = "torch, torchvision, onnxruntime";
+    let Some(dir) = export("TMLC_PYTHON", modules, "export_torchvision.py") else {
+        return;
+    };
+    let made = read_json(dir.join("summary.json"));
+    let kept = read_json(repo().join("tests/models/torchvision/summary.json"));
+    for (name, m) in kept["models"].as_object().unwrap() {
+        check_export(&dir, name, m, &made["models"][name]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Keras CNN converted by tf2onnx (`scripts/export_keras.py`), as
+/// [`torchvision_exports`] with `TMLC_TF_PYTHON` (tensorflow, tf2onnx,
+/// onnxruntime); description in `tests/models/keras/summary.json`. Its
+/// input stays NHWC: the exporter's transpose to NCHW costs nothing.
+#[test]
+fn keras_export() {
+    let modules = "tensorflow, tf2onnx, onnxruntime";
+    let Some(dir) = export("TMLC_TF_PYTHON", modules, "export_keras.py") else {
+        return;
+    };
+    let made = read_json(dir.join("keras_cnn.json"));
+    let kept = read_json(repo().join("tests/models/keras/summary.json"));
+    check_export(&dir, "keras_cnn", &kept, &made);
+    let mut g = tmlc::load_model(&dir.join("keras_cnn.onnx")).unwrap();
+    let art = tmlc::compile(&mut g, &tmlc::CompileOptions::new("k")).unwrap();
+    let layers = &art.report.layers;
+    assert!(
+        layers.iter().all(|l| l.op != "transpose"),
+        "{}",
+        art.report.to_text()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

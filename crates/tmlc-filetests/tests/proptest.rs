@@ -86,11 +86,11 @@ fn generator_covers_every_op() {
         let float = seen.get(&(name, false)).copied().unwrap_or(0);
         let quant = seen.get(&(name, true)).copied().unwrap_or(0);
         // quantize takes f32 (float side) and i8 (requantize); dequantize
-        // and lookup take only 8-bit operands, batch_norm only f32.
+        // and lookup take only 8-bit operands, batch_norm and div only f32.
         if !matches!(*name, "dequantize" | "lookup") {
             assert!(float > 0, "no float {name} generated: {seen:?}");
         }
-        if *name != "batch_norm" {
+        if !matches!(*name, "batch_norm" | "div") {
             assert!(quant > 0, "no int8 {name} generated: {seen:?}");
         }
     }

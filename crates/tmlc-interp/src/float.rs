@@ -162,6 +162,7 @@ pub(crate) enum Binary {
     Add,
     Sub,
     Mul,
+    Div,
 }
 
 impl Binary {
@@ -170,11 +171,12 @@ impl Binary {
             Binary::Add => "add",
             Binary::Sub => "sub",
             Binary::Mul => "mul",
+            Binary::Div => "div",
         }
     }
 }
 
-/// `add` / `sub` / `mul` in f32, broadcasting.
+/// `add` / `sub` / `mul` / `div` in f32, broadcasting.
 pub(crate) fn binary(
     kind: Binary,
     act: Activation,
@@ -190,6 +192,7 @@ pub(crate) fn binary(
             Binary::Add => x + y,
             Binary::Sub => x - y,
             Binary::Mul => x * y,
+            Binary::Div => x / y,
         })
     };
     let v = broadcast_map(

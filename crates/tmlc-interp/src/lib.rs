@@ -393,10 +393,11 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
         Op::FullyConnected(a) => quantized::fully_connected(a.act, operands, out),
         Op::MatMul if f => float::matmul(operands, out),
         Op::MatMul => quantized::matmul(operands, out),
-        Op::Add(a) | Op::Sub(a) | Op::Mul(a) => {
+        Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => {
             let kind = match op {
                 Op::Add(_) => Binary::Add,
                 Op::Sub(_) => Binary::Sub,
+                Op::Div(_) => Binary::Div,
                 _ => Binary::Mul,
             };
             if f {

@@ -178,6 +178,7 @@ pub(crate) fn binary(
                 finish(mbqm(p, m, e))
             })?
         }
+        Binary::Div => return Err(unsupported(op, "an int8 division")),
         Binary::Add | Binary::Sub => {
             let p = if matches!(kind, Binary::Add) {
                 prepare::add_params(s1, s2, s_out)?

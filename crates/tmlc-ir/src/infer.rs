@@ -203,7 +203,7 @@ fn infer_shape(op: &Op, ins: &[&TensorType]) -> Result<Vec<usize>, String> {
             out.extend([m, n]);
             Ok(out)
         }
-        Op::Add(_) | Op::Sub(_) | Op::Mul(_) => broadcast_shapes(x, &ins[1].shape),
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Div(_) => broadcast_shapes(x, &ins[1].shape),
         Op::Relu
         | Op::Relu6
         | Op::Clip(_)
@@ -490,6 +490,9 @@ fn infer_dtype(op: &Op, ins: &[&TensorType]) -> Result<(DType, Option<Quant>), S
         | OpFamily::Unary
         | OpFamily::Pool
         | OpFamily::Reduce => {
+            if matches!(op, Op::Div(_)) && !ins.iter().all(|t| is_f32(t)) {
+                return Err("operands must be f32".into());
+            }
             let d = float_or_q8(ins)?;
             if op.quant_rule() == QuantRule::SameAsInput && ins.iter().any(|t| t.quant != x.quant) {
                 return Err("quantized operands must have the same quantization".into());

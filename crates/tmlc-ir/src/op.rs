@@ -169,7 +169,7 @@ crate::op_attrs! {
         pub keep_dims: bool = false,
     }
 
-    /// Attributes of `add`, `sub`, `mul` (numpy broadcasting).
+    /// Attributes of `add`, `sub`, `mul`, `div` (numpy broadcasting).
     pub struct BinaryAttrs {
         /// Fused activation.
         pub act: Activation = Activation::None,
@@ -499,6 +499,8 @@ define_ops! {
     Sub(BinaryAttrs) = "sub", arity(2, 2), Binary, QuantRule::Free;
     /// `mul(a, b)`.
     Mul(BinaryAttrs) = "mul", arity(2, 2), Binary, QuantRule::Free;
+    /// f32 only.
+    Div(BinaryAttrs) = "div", arity(2, 2), Binary, QuantRule::Free;
     /// `relu(x)`.
     Relu = "relu", arity(1, 1), Unary, QuantRule::Free;
     /// `relu6(x)`.
@@ -549,7 +551,7 @@ impl Op {
         match self {
             Op::Conv2d(a) => Some(a.act),
             Op::FullyConnected(a) => Some(a.act),
-            Op::Add(a) | Op::Sub(a) | Op::Mul(a) => Some(a.act),
+            Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => Some(a.act),
             Op::MaxPool2d(a) | Op::AvgPool2d(a) => Some(a.act),
             _ => None,
         }
@@ -560,7 +562,7 @@ impl Op {
         match self {
             Op::Conv2d(a) => a.act = act,
             Op::FullyConnected(a) => a.act = act,
-            Op::Add(a) | Op::Sub(a) | Op::Mul(a) => a.act = act,
+            Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => a.act = act,
             Op::MaxPool2d(a) | Op::AvgPool2d(a) => a.act = act,
             _ => return false,
         }

@@ -1,4 +1,4 @@
-/* tmlc_binary_f32: float add (op 0), sub (op 1) or mul (op 2) with numpy
+/* tmlc_binary_f32: float add (op 0), sub (op 1), mul (op 2) or div (op 3) with numpy
  * broadcasting (collapsed 6-D), then the activation clamp [lo, hi]. */
 static void tmlc_binary_f32(const float *a, const float *b, float *y, const int32_t *shape,
                             const int32_t *sa, const int32_t *sb, int32_t op, float lo,
@@ -13,8 +13,10 @@ static void tmlc_binary_f32(const float *a, const float *b, float *y, const int3
             for (int32_t i = 0; i < inner; i++) *y++ = tmlc_clamp_f32(pa[i * ia] + pb[i * ib], lo, hi);
         } else if (op == 1) {
             for (int32_t i = 0; i < inner; i++) *y++ = tmlc_clamp_f32(pa[i * ia] - pb[i * ib], lo, hi);
-        } else {
+        } else if (op == 2) {
             for (int32_t i = 0; i < inner; i++) *y++ = tmlc_clamp_f32(pa[i * ia] * pb[i * ib], lo, hi);
+        } else {
+            for (int32_t i = 0; i < inner; i++) *y++ = tmlc_clamp_f32(pa[i * ia] / pb[i * ib], lo, hi);
         }
         tmlc_walk5(idx, shape, sa, sb, &oa, &ob);
     }

@@ -40,7 +40,7 @@ kernel_args! {
         hi: i32,
     }
 
-    /// `tmlc_binary_f32`: `op` 0 add, 1 sub, 2 mul.
+    /// `tmlc_binary_f32`: `op` 0 add, 1 sub, 2 mul, 3 div.
     struct BinaryF32 = "tmlc_binary_f32" {
         a: Arg,
         b: Arg,

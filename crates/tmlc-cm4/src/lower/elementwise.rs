@@ -38,7 +38,8 @@ impl<'g> Cx<'g> {
             let code = match nd.op {
                 Op::Add(_) => 0,
                 Op::Sub(_) => 1,
-                _ => 2,
+                Op::Mul(_) => 2,
+                _ => 3,
             };
             let (lo, hi) = act.range();
             l.kernel_desc = format!("{op}_f32");

@@ -469,7 +469,7 @@ impl<'g> Cx<'g> {
             Op::Conv2d(a) => self.conv2d(&nd, &mut l, a)?,
             Op::FullyConnected(a) => self.fully_connected(&nd, &mut l, a)?,
             Op::MatMul => self.matmul(&nd, &mut l)?,
-            Op::Add(a) | Op::Sub(a) | Op::Mul(a) => self.binary(&nd, &mut l, a.act)?,
+            Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => self.binary(&nd, &mut l, a.act)?,
             Op::Lookup => self.lookup(&nd, &mut l)?,
             op if op.family() == OpFamily::Unary => self.unary(&nd, &mut l)?,
             Op::MaxPool2d(a) | Op::AvgPool2d(a) => self.pool2d(&nd, &mut l, a)?,

@@ -96,13 +96,38 @@ pub(super) fn reshape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, false)
 }
 
+/// `Transpose`. The two layout changes between NHWC and NCHW that
+/// exporters write around NCHW ops (tf2onnx, for a Keras model's NHWC
+/// input) cost nothing: NHWC -> NCHW of a tensor is a tensor whose NHWC form
+/// is that tensor, and NCHW -> NHWC of an image held in NHWC is that NHWC
+/// value.
 pub(super) fn transpose(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
-    let x = imp.plain(n, n.req(0)?)?;
-    let rank = imp.ty(x).rank();
+    let xn = n.req(0)?;
+    let rank = onnx_shape(imp, n, xn)?.len();
     let perm = match n.sizes("perm")? {
         Some(p) => p,
         None => (0..rank).rev().collect(),
     };
+    let y = n.output(0)?;
+    if perm == crate::import::TO_NCHW {
+        let x = imp.plain(n, xn)?;
+        let val = Val {
+            nhwc: Some(x),
+            ..Val::default()
+        };
+        imp.define(y, val);
+        return Ok(());
+    }
+    if perm == TO_NHWC && imp.is_nhwc(xn) {
+        let x = imp.nhwc(n, xn)?;
+        let val = Val {
+            plain: Some(x),
+            ..Val::default()
+        };
+        imp.define(y, val);
+        return Ok(());
+    }
+    let x = imp.plain(n, xn)?;
     let y = imp.op(
         n,
         Op::Transpose(TransposeAttrs { perm }),
