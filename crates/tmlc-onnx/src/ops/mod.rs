@@ -205,6 +205,7 @@ fn binary(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let op = match n.op() {
         "Add" => Op::Add(attrs),
         "Sub" => Op::Sub(attrs),
+        "Div" => Op::Div(attrs),
         _ => Op::Mul(attrs),
     };
     let nhwc = imp.is_nhwc(a) || imp.is_nhwc(b);
@@ -434,7 +435,7 @@ fn hard_sigmoid(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
 }
 
 /// `Div` by a constant: a multiplication by its reciprocal (f32, within one
-/// rounding of the quotient).
+/// rounding of the quotient); by anything else, the IR's `div`.
 fn div(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     if shape::fold_int_arith(imp, n)? {
         return Ok(());
@@ -442,7 +443,7 @@ fn div(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let bn = n.req(1)?;
     let b = imp.plain(n, bn)?;
     let Some(TensorData::F32(d)) = imp.const_data(b).cloned() else {
-        return Err(n.err("only division by an f32 constant is supported"));
+        return binary(imp, n);
     };
     let ty = imp.ty(b).clone();
     let recip = imp.konst(
