@@ -200,3 +200,54 @@ fn nearest_resize_repeats_pixels() {
         "{e}"
     );
 }
+
+#[test]
+fn cast_and_constant_of_shape_fold_at_import() {
+    // ConstantOfShape([2, 3]) filled with 1.5 -> Cast to int32 (truncated)
+    // -> Cast to float, added to x: x + 1.
+    let mut fill = node("ConstantOfShape", &["shape"], &["c"]);
+    fill.attribute.push(AttributeProto {
+        name: "value".into(),
+        t: Some(floats("v", &[1], &[1.5])),
+        r#type: AttributeType::Tensor as i32,
+        ..Default::default()
+    });
+    let mut to_int = node("Cast", &["c"], &["ci"]);
+    to_int
+        .attribute
+        .push(int_attr("to", DataType::Int32 as i64));
+    let mut to_float = node("Cast", &["ci"], &["cf"]);
+    to_float
+        .attribute
+        .push(int_attr("to", DataType::Float as i64));
+    let add = node("Add", &["x", "cf"], &["y"]);
+    let out = run(
+        vec![fill, to_int, to_float, add],
+        vec![int64s("shape", &[2, 3])],
+        &[2, 3],
+        &["y"],
+        iota(6),
+    );
+    assert_eq!(out, vec![vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]);
+    // Casting an activation to another type is refused clearly.
+    let mut c = node("Cast", &["x"], &["y"]);
+    c.attribute.push(int_attr("to", DataType::Int8 as i64));
+    let m = model(vec![c], vec![], vec![vi("x", &[2])], &["y"], 13);
+    let e = import(&m, "m", &ImportOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("casting a f32 tensor to i8"), "{e}");
+}
+
+#[test]
+fn gather_of_an_activation_selects_slices() {
+    // x [2, 3], indices [2, 0] on axis 1 -> columns 2 and 0.
+    let mut g = node("Gather", &["x", "idx"], &["y"]);
+    g.attribute.push(int_attr("axis", 1));
+    let out = run(
+        vec![g],
+        vec![int64s("idx", &[2, 0])],
+        &[2, 3],
+        &["y"],
+        iota(6),
+    );
+    assert_eq!(out, vec![vec![2.0, 0.0, 5.0, 3.0]]);
+}

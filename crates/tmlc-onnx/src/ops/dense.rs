@@ -173,7 +173,46 @@ pub(super) fn matmul(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         });
         imp.op(n, op, vec![a, w], n.output(0)?)?
     } else {
-        imp.op(n, Op::MatMul, vec![a, b], n.output(0)?)?
+        return batched_matmul(imp, n, a, b);
     };
+    out(imp, n, y, false)
+}
+
+/// The IR's matmul, with numpy's rule for 1-D operands: a vector `a` is a
+/// row `[1, K]` and a vector `b` a column `[K, 1]`, the added dimension
+/// removed from the result.
+fn batched_matmul(imp: &mut Importer<'_>, n: &Node<'_>, a: ValueId, b: ValueId) -> R<()> {
+    let (ra, rb) = (imp.ty(a).rank(), imp.ty(b).rank());
+    let as_2d = |imp: &mut Importer<'_>, v: ValueId, column: bool| {
+        let k = imp.ty(v).shape[0];
+        let (shape, what) = if column {
+            (vec![k, 1], "column")
+        } else {
+            (vec![1, k], "row")
+        };
+        let name = format!("{}_{what}", n.name);
+        imp.op(n, Op::Reshape(ReshapeAttrs { shape }), vec![v], &name)
+    };
+    let a2 = if ra == 1 { as_2d(imp, a, false)? } else { a };
+    let b2 = if rb == 1 { as_2d(imp, b, true)? } else { b };
+    if ra > 1 && rb > 1 {
+        let y = imp.op(n, Op::MatMul, vec![a2, b2], n.output(0)?)?;
+        return out(imp, n, y, false);
+    }
+    let p = imp.op(n, Op::MatMul, vec![a2, b2], &format!("{}_2d", n.name))?;
+    let mut shape = imp.ty(p).shape.clone();
+    let r = shape.len();
+    if rb == 1 {
+        shape.remove(r - 1);
+    }
+    if ra == 1 {
+        shape.remove(r - 2);
+    }
+    let y = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs { shape }),
+        vec![p],
+        n.output(0)?,
+    )?;
     out(imp, n, y, false)
 }

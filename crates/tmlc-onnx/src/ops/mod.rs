@@ -41,6 +41,8 @@ pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         "Split" => shape::split(imp, n),
         "Shape" => shape::shape(imp, n),
         "Gather" => shape::gather(imp, n),
+        "Cast" => shape::cast(imp, n),
+        "ConstantOfShape" => shape::constant_of_shape(imp, n),
         "ReduceMean" => reduce_mean(imp, n),
         "ReduceMax" => reduce_max(imp, n),
         "PRelu" => prelu(imp, n),

@@ -464,36 +464,52 @@ pub(super) fn shape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     Ok(())
 }
 
-/// `Gather` of constant data by constant indices (shape arithmetic),
-/// computed at import.
+/// The most elements a `Gather` may produce (a bound on what a hostile
+/// model can make the importer allocate).
+const MAX_GATHERED: usize = 1 << 26;
+
+/// `Gather` by constant indices: of constant data (shape arithmetic),
+/// computed at import; of an activation, one slice per index on the axis,
+/// concatenated, reshaped to the result's shape.
 pub(super) fn gather(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let d = imp.plain(n, n.req(0)?)?;
     let i = imp.plain(n, n.req(1)?)?;
-    let (Some(data), Some(idx)) = (
-        imp.const_data(d).cloned(),
-        imp.const_data(i).and_then(const_ints),
-    ) else {
-        return Err(n.err("only gathers of constant data by constant indices are supported"));
+    let Some(idx) = imp.const_data(i).and_then(const_ints) else {
+        return Err(n.err("only gathers by constant indices are supported"));
     };
     let (ds, is) = (imp.ty(d).shape.clone(), imp.ty(i).shape.clone());
     let a = axis(n, n.int("axis", 0), ds.len())?;
     let (outer, len, inner) = (numel(&ds[..a]), ds[a], numel(&ds[a + 1..]));
-    let es = data.dtype().size();
-    let bytes = data.to_le_bytes();
-    let mut out_bytes = Vec::with_capacity(outer * idx.len() * inner * es);
-    for o in 0..outer {
-        for &k in &idx {
+    let idx: Vec<usize> = idx
+        .iter()
+        .map(|&k| {
             let k = if k < 0 { k + len as i64 } else { k };
-            if !(0..len as i64).contains(&k) {
-                return Err(n.err(format!("index {k} is out of range for {len}")));
-            }
-            let start = ((o * len + k as usize) * inner) * es;
-            out_bytes.extend_from_slice(&bytes[start..start + inner * es]);
-        }
-    }
+            usize::try_from(k)
+                .ok()
+                .filter(|&k| k < len)
+                .ok_or_else(|| n.err(format!("index {k} is out of range for {len}")))
+        })
+        .collect::<R<_>>()?;
     let mut shape = ds[..a].to_vec();
     shape.extend(&is);
     shape.extend(&ds[a + 1..]);
+    let count = outer
+        .checked_mul(idx.len())
+        .and_then(|c| c.checked_mul(inner))
+        .filter(|&c| c <= MAX_GATHERED)
+        .ok_or_else(|| n.err(format!("the result {shape:?} is too large")))?;
+    let Some(data) = imp.const_data(d).cloned() else {
+        return gather_slices(imp, n, d, a, &idx, shape);
+    };
+    let es = data.dtype().size();
+    let bytes = data.to_le_bytes();
+    let mut out_bytes = Vec::with_capacity(count * es);
+    for o in 0..outer {
+        for &k in &idx {
+            let start = ((o * len + k) * inner) * es;
+            out_bytes.extend_from_slice(&bytes[start..start + inner * es]);
+        }
+    }
     let ty = tmlc_ir::TensorType::new(data.dtype(), shape);
     let out_data = TensorData::from_le_bytes(data.dtype(), &out_bytes)
         .ok_or_else(|| n.err("gathered data does not fit its type"))?;
@@ -567,4 +583,122 @@ fn pick(v: &[i64], s: &[usize], shape: &[usize], i: usize) -> i64 {
         }
     }
     v.get(off).copied().unwrap_or(0)
+}
+
+/// `Gather` of the activation `d` at `idx` along `axis`.
+fn gather_slices(
+    imp: &mut Importer<'_>,
+    n: &Node<'_>,
+    d: tmlc_ir::ValueId,
+    axis: usize,
+    idx: &[usize],
+    shape: Vec<usize>,
+) -> R<()> {
+    if idx.is_empty() || idx.len() > 1024 {
+        return Err(n.err(format!(
+            "gathers {} indices (1 to 1024 are supported)",
+            idx.len()
+        )));
+    }
+    let ds = imp.ty(d).shape.clone();
+    let mut parts = Vec::with_capacity(idx.len());
+    for (j, &k) in idx.iter().enumerate() {
+        let mut begin = vec![0; ds.len()];
+        let mut end = ds.clone();
+        begin[axis] = k;
+        end[axis] = k + 1;
+        let step = vec![1; ds.len()];
+        let op = Op::Slice(tmlc_ir::SliceAttrs { begin, end, step });
+        parts.push(imp.op(n, op, vec![d], &format!("{}_at{j}", n.name))?);
+    }
+    let joined = if parts.len() == 1 {
+        parts[0]
+    } else {
+        let name = format!("{}_joined", n.name);
+        imp.op(n, Op::Concat(ConcatAttrs { axis }), parts, &name)?
+    };
+    let y = imp.op(
+        n,
+        Op::Reshape(ReshapeAttrs { shape }),
+        vec![joined],
+        n.output(0)?,
+    )?;
+    out(imp, n, y, false)
+}
+
+/// `Cast`: of a constant, converted at import (to an integer type,
+/// truncated toward zero, as onnxruntime casts); of anything else, only a
+/// cast to the type it already has (an identity).
+pub(super) fn cast(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let xn = n.req(0)?;
+    let to = n.int("to", 0);
+    let to = i32::try_from(to)
+        .ok()
+        .and_then(crate::tensor::dtype)
+        .ok_or_else(|| n.err(format!("cast to element type {to} is not supported")))?;
+    let v = imp.val(n, xn)?;
+    if let Some((p, data)) = v.plain.and_then(|p| Some((p, imp.const_data(p)?.clone()))) {
+        let shape = imp.ty(p).shape.clone();
+        let count = data.len();
+        let converted = match to {
+            tmlc_ir::DType::F32 => {
+                TensorData::F32((0..count).map(|i| data.get_f64(i) as f32).collect())
+            }
+            tmlc_ir::DType::Bool => {
+                TensorData::Bool((0..count).map(|i| data.get_f64(i) != 0.0).collect())
+            }
+            d => {
+                let (lo, hi) = d.int_range().unwrap_or((i64::MIN, i64::MAX));
+                let vals = (0..count).map(|i| match &data {
+                    TensorData::I64(v) => v[i].clamp(lo, hi),
+                    _ => (data.get_f64(i).trunc() as i64).clamp(lo, hi),
+                });
+                TensorData::from_i64(d, vals)
+            }
+        };
+        imp.define_const(n.output(0)?, tmlc_ir::TensorType::new(to, shape), converted);
+        return Ok(());
+    }
+    let from = imp
+        .ty(v.plain.or(v.nhwc).ok_or_else(|| n.err("no input"))?)
+        .dtype;
+    if from != to {
+        return Err(n.err(format!("casting a {from} tensor to {to} is not supported")));
+    }
+    imp.define(n.output(0)?, v);
+    Ok(())
+}
+
+/// `ConstantOfShape`: a constant of the (constant) shape, filled with the
+/// `value` attribute (default f32 0).
+pub(super) fn constant_of_shape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let s = imp.plain(n, n.req(0)?)?;
+    let dims = imp
+        .const_data(s)
+        .and_then(const_ints)
+        .ok_or_else(|| n.err("the shape must be a constant"))?;
+    let shape = dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| n.err(format!("negative dimension {d}"))))
+        .collect::<R<Vec<usize>>>()?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&c| c <= MAX_GATHERED)
+        .ok_or_else(|| n.err(format!("shape {shape:?} is too large")))?;
+    let (dtype, fill) = match n.tensor("value") {
+        Some(t) => {
+            let (ty, data) = crate::tensor::read(t, None)?;
+            if data.len() != 1 {
+                return Err(n.err("value must hold one element"));
+            }
+            (ty.dtype, data)
+        }
+        None => (tmlc_ir::DType::F32, TensorData::F32(vec![0.0])),
+    };
+    let bytes = fill.to_le_bytes().repeat(count);
+    let data = TensorData::from_le_bytes(dtype, &bytes)
+        .ok_or_else(|| n.err("value does not fit its type"))?;
+    imp.define_const(n.output(0)?, tmlc_ir::TensorType::new(dtype, shape), data);
+    Ok(())
 }
