@@ -58,7 +58,7 @@ fn pair(n: &Node<'_>, key: &str, default: usize) -> R<[usize; 2]> {
 pub(super) fn conv(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     let w = imp.plain(n, n.req(1)?)?;
     if imp.ty(w).rank() == 3 {
-        return conv1d(imp, n);
+        return as_2d(imp, n, 2, conv);
     }
     let x = imp.nhwc(n, n.req(0)?)?;
     let ws = imp.ty(w).shape.clone();
@@ -98,16 +98,25 @@ pub(super) fn conv(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, true)
 }
 
-/// A 1-D convolution `[N, C, L]` is the 2-D one on `[N, C, 1, L]`.
-fn conv1d(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+/// A 1-D window op (convolution or pooling) on `[N, C, L]` is the 2-D one
+/// on `[N, C, 1, L]`: its first `tensors` inputs (data, and a conv's
+/// weights `[O, I, K]`) get the extra axis, its window attributes a
+/// leading 1 (pads a leading 0 on each side), and `op2d` converts it.
+fn as_2d(
+    imp: &mut Importer<'_>,
+    n: &Node<'_>,
+    tensors: usize,
+    op2d: fn(&mut Importer<'_>, &Node<'_>) -> R<()>,
+) -> R<()> {
     let base = n.name.clone();
     let mut names = Vec::new();
-    for (i, t) in [n.req(0)?, n.req(1)?].into_iter().enumerate() {
+    for i in 0..tensors {
+        let t = n.req(i)?;
         let v = imp.plain(n, t)?;
         let mut shape = imp.ty(v).shape.clone();
         if shape.len() != 3 {
             return Err(n.err(format!(
-                "a 1-D convolution needs rank-3 operands, `{t}` is {}",
+                "a 1-D window op needs rank-3 operands, `{t}` is {}",
                 imp.ty(v)
             )));
         }
@@ -123,9 +132,7 @@ fn conv1d(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         );
         names.push(name);
     }
-    if let Some(b) = n.input(2) {
-        names.push(b.to_string());
-    }
+    names.extend(n.p.input.iter().skip(tensors).cloned());
     let mut p = n.p.clone();
     p.input = names;
     let y2 = format!("{base}__2d");
@@ -136,7 +143,7 @@ fn conv1d(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
             ("pads", 2) => a.ints = vec![0, a.ints[0], 0, a.ints[1]],
             ("kernel_shape" | "strides" | "dilations" | "pads", _) => {
                 return Err(n.err(format!(
-                    "{} has {} values for a 1-D convolution",
+                    "{} has {} values for a 1-D window",
                     a.name,
                     a.ints.len()
                 )))
@@ -144,7 +151,7 @@ fn conv1d(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
             _ => {}
         }
     }
-    conv(
+    op2d(
         imp,
         &Node {
             p: &p,
@@ -164,6 +171,21 @@ fn conv1d(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
 }
 
 pub(super) fn pool(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    if n.p.output.get(1).is_some_and(|o| !o.is_empty()) {
+        return Err(n.err("the Indices output (argmax) is not supported"));
+    }
+    let xv = imp.val(n, n.req(0)?)?;
+    if let (None, Some(p)) = (xv.nhwc, xv.plain) {
+        match imp.ty(p).rank() {
+            3 => return as_2d(imp, n, 1, pool),
+            4 => {}
+            r => {
+                return Err(n.err(format!(
+                    "only 1-D and 2-D pooling is supported (input of rank {r})"
+                )))
+            }
+        }
+    }
     let x = imp.nhwc(n, n.req(0)?)?;
     let xs = imp.ty(x).shape.clone();
     let kernel = n
