@@ -251,3 +251,25 @@ fn gather_of_an_activation_selects_slices() {
     );
     assert_eq!(out, vec![vec![2.0, 0.0, 5.0, 3.0]]);
 }
+
+#[test]
+fn transposed_convolution_scatters_the_kernel() {
+    // Stride 2, kernel 2x2: output pixel (2i + a, 2j + b) = x[i, j] * w[a, b].
+    let mut t = node("ConvTranspose", &["x", "w"], &["y"]);
+    t.attribute.push(ints_attr("strides", &[2, 2]));
+    let out = run(
+        vec![t],
+        vec![floats("w", &[1, 1, 2, 2], &[1.0, 10.0, 100.0, 1000.0])],
+        &[1, 1, 2, 2],
+        &["y"],
+        vec![1.0, 2.0, 3.0, 4.0],
+    );
+    let want = [
+        [1.0, 10.0, 2.0, 20.0],
+        [100.0, 1000.0, 200.0, 2000.0],
+        [3.0, 30.0, 4.0, 40.0],
+        [300.0, 3000.0, 400.0, 4000.0],
+    ]
+    .concat();
+    assert_eq!(out, vec![want]);
+}

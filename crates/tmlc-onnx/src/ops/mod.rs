@@ -27,6 +27,7 @@ pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "HardSwish" | "Clip" => unary(imp, n),
         "Add" | "Sub" | "Mul" => binary(imp, n),
         "Conv" => window::conv(imp, n),
+        "ConvTranspose" => window::conv_transpose(imp, n),
         "MaxPool" | "AveragePool" => window::pool(imp, n),
         "GlobalAveragePool" | "GlobalMaxPool" => window::global_pool(imp, n),
         "BatchNormalization" => batch_norm(imp, n),

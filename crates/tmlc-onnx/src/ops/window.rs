@@ -1,10 +1,11 @@
-//! Window operators: Conv (2-D, and 1-D as 2-D), MaxPool, AveragePool,
-//! GlobalAveragePool and GlobalMaxPool, on the NHWC form.
+//! Window operators: Conv and ConvTranspose (2-D, and 1-D as 2-D), MaxPool,
+//! AveragePool, GlobalAveragePool and GlobalMaxPool, on the NHWC form.
 
 use super::{out, R};
 use crate::import::{Importer, Node, Val, TO_NHWC};
 use tmlc_ir::{
-    Activation, Conv2dAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, ReshapeAttrs, TransposeAttrs,
+    Activation, Conv2dAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, ReshapeAttrs, TensorData,
+    TransposeAttrs,
 };
 
 /// `[top, left, bottom, right]` of a 2-D window: `pads`, or `auto_pad`.
@@ -98,6 +99,127 @@ pub(super) fn conv(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     out(imp, n, y, true)
 }
 
+/// `ConvTranspose` (constant weights `[C_in, C_out/g, KH, KW]`) as a
+/// convolution: the input with `stride - 1` zeros inserted between pixels
+/// (reshape, pad, reshape, slice), padded by `dilation * (K - 1) - pads`
+/// (plus `output_padding` at the end), convolved with the weights flipped
+/// in space and with input and output channels exchanged within each
+/// group. The zeros cost MACs (stride² of them), not correctness.
+pub(super) fn conv_transpose(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
+    let wv = imp.plain(n, n.req(1)?)?;
+    if imp.ty(wv).rank() == 3 {
+        return as_2d(imp, n, 2, conv_transpose);
+    }
+    let Some(TensorData::F32(w)) = imp.const_data(wv).cloned() else {
+        return Err(n.err("the weights must be an f32 constant"));
+    };
+    let ws = imp.ty(wv).shape.clone();
+    let [cin, cout_g, kh, kw] = ws[..] else {
+        return Err(n.err(format!(
+            "only 1-D and 2-D transposed convolutions are supported (weights {ws:?})"
+        )));
+    };
+    if n.has_attr("output_shape") {
+        return Err(n.err("output_shape is not supported (give pads)"));
+    }
+    match n.string("auto_pad").as_deref() {
+        None | Some("NOTSET") | Some("VALID") => {}
+        Some(a) => return Err(n.err(format!("auto_pad {a} is not supported"))),
+    }
+    let groups = usize::try_from(n.int("group", 1))
+        .ok()
+        .filter(|&g| g > 0 && cin % g == 0)
+        .ok_or_else(|| n.err("group must divide the input channels"))?;
+    let stride = pair(n, "strides", 1)?;
+    let dilation = pair(n, "dilations", 1)?;
+    let out_pad = pair(n, "output_padding", 0)?;
+    let pads = match n.sizes("pads")? {
+        None => [0; 4],
+        Some(p) if p.len() == 4 => [p[0], p[1], p[2], p[3]],
+        Some(p) => return Err(n.err(format!("pads has {} values, a 2-D window needs 4", p.len()))),
+    };
+    let mut x = imp.nhwc(n, n.req(0)?)?;
+    let xs = imp.ty(x).shape.clone();
+    if xs[3] != cin {
+        return Err(n.err(format!("input has {} channels, the weights {cin}", xs[3])));
+    }
+    let [b, h, wd, c] = [xs[0], xs[1], xs[2], xs[3]];
+    if stride != [1, 1] {
+        let [sh, sw] = stride;
+        let r = imp.op(
+            n,
+            Op::Reshape(ReshapeAttrs {
+                shape: vec![b, h, 1, wd, 1, c],
+            }),
+            vec![x],
+            &format!("{}_cells", n.name),
+        )?;
+        let pad = PadAttrs {
+            before: vec![0; 6],
+            after: vec![0, 0, sh - 1, 0, sw - 1, 0],
+            value: 0.0,
+        };
+        let p = imp.op(n, Op::Pad(pad), vec![r], &format!("{}_zeros", n.name))?;
+        let shape = vec![b, h * sh, wd * sw, c];
+        let f = imp.op(
+            n,
+            Op::Reshape(ReshapeAttrs { shape }),
+            vec![p],
+            &format!("{}_spread", n.name),
+        )?;
+        let slice = tmlc_ir::SliceAttrs {
+            begin: vec![0; 4],
+            end: vec![b, (h - 1) * sh + 1, (wd - 1) * sw + 1, c],
+            step: vec![1; 4],
+        };
+        x = imp.op(n, Op::Slice(slice), vec![f], &format!("{}_dilated", n.name))?;
+    }
+    let mut pad = [0; 4];
+    for (d, k) in [(0, kh), (1, kw)] {
+        let reach = dilation[d] * (k.max(1) - 1);
+        let (pb, pe) = (pads[d], pads[d + 2]);
+        if pb > reach || pe > reach + out_pad[d] {
+            return Err(n.err("pads larger than the kernel's reach are not supported"));
+        }
+        pad[d] = reach - pb;
+        pad[d + 2] = reach - pe + out_pad[d];
+    }
+    // W'[g*co + o, kh', kw', i] = W[g*ci + i, o, KH-1-kh', KW-1-kw'].
+    let cin_g = cin / groups;
+    let cout = cout_g * groups;
+    let mut flipped = vec![0.0f32; cout * kh * kw * cin_g];
+    for g in 0..groups {
+        for o in 0..cout_g {
+            for i in 0..cin_g {
+                for y in 0..kh {
+                    for z in 0..kw {
+                        let src = (((g * cin_g + i) * cout_g + o) * kh + (kh - 1 - y)) * kw
+                            + (kw - 1 - z);
+                        let dst = (((g * cout_g + o) * kh + y) * kw + z) * cin_g + i;
+                        flipped[dst] = w[src];
+                    }
+                }
+            }
+        }
+    }
+    let wname = format!("{}_as_conv", imp.g.value(wv).name);
+    let wt = tmlc_ir::TensorType::new(tmlc_ir::DType::F32, vec![cout, kh, kw, cin_g]);
+    let w2 = imp.konst(&wname, wt, TensorData::F32(flipped));
+    let mut operands = vec![x, w2];
+    if let Some(bias) = n.input(2) {
+        operands.push(imp.plain(n, bias)?);
+    }
+    let attrs = Conv2dAttrs {
+        stride: [1, 1],
+        dilation,
+        pad,
+        groups,
+        act: Activation::None,
+    };
+    let y = imp.op(n, Op::Conv2d(attrs), operands, n.output(0)?)?;
+    out(imp, n, y, true)
+}
+
 /// A 1-D window op (convolution or pooling) on `[N, C, L]` is the 2-D one
 /// on `[N, C, 1, L]`: its first `tensors` inputs (data, and a conv's
 /// weights `[O, I, K]`) get the extra axis, its window attributes a
@@ -122,14 +244,23 @@ fn as_2d(
         }
         shape.insert(2, 1);
         let name = format!("{base}__2d{i}");
-        let r = imp.op(n, Op::Reshape(ReshapeAttrs { shape }), vec![v], &name)?;
-        imp.define(
-            &name,
-            Val {
-                plain: Some(r),
-                ..Val::default()
-            },
-        );
+        if let Some(data) = imp.const_data(v).cloned() {
+            // Weights stay constants (a transposed convolution rearranges them).
+            let ty = tmlc_ir::TensorType {
+                shape,
+                ..imp.ty(v).clone()
+            };
+            imp.define_const(&name, ty, data);
+        } else {
+            let r = imp.op(n, Op::Reshape(ReshapeAttrs { shape }), vec![v], &name)?;
+            imp.define(
+                &name,
+                Val {
+                    plain: Some(r),
+                    ..Val::default()
+                },
+            );
+        }
         names.push(name);
     }
     names.extend(n.p.input.iter().skip(tensors).cloned());
@@ -140,8 +271,9 @@ fn as_2d(
     for a in &mut p.attribute {
         match (a.name.as_str(), a.ints.len()) {
             ("kernel_shape" | "strides" | "dilations", 1) => a.ints.insert(0, 1),
+            ("output_padding", 1) => a.ints.insert(0, 0),
             ("pads", 2) => a.ints = vec![0, a.ints[0], 0, a.ints[1]],
-            ("kernel_shape" | "strides" | "dilations" | "pads", _) => {
+            ("kernel_shape" | "strides" | "dilations" | "pads" | "output_padding", _) => {
                 return Err(n.err(format!(
                     "{} has {} values for a 1-D window",
                     a.name,
