@@ -154,7 +154,7 @@ fn reduce_max_over_the_spatial_axes() {
 }
 
 #[test]
-fn nearest_resize_repeats_pixels() {
+fn resize_nearest_and_linear() {
     // [1, 1, 2, 2] upsampled x2 in H and x3 in W (asymmetric / floor, as
     // PyTorch's nn.Upsample exports).
     let mut n = node("Resize", &["x", "", "scales"], &["y"]);
@@ -179,11 +179,28 @@ fn nearest_resize_repeats_pixels() {
     let row = |a: f32, b: f32| [a, a, a, b, b, b];
     let want: Vec<f32> = [row(1.0, 2.0), row(1.0, 2.0), row(3.0, 4.0), row(3.0, 4.0)].concat();
     assert_eq!(out, vec![want]);
-    // Linear resizing is refused clearly.
+    // Bilinear, half_pixel (the default; PyTorch's align_corners=False):
+    // W 2 -> 4 samples 0, 0.25, 0.75 and 1 (clamped) of [0, 4].
     let mut n = node("Resize", &["x", "", "scales"], &["y"]);
     n.attribute.push(AttributeProto {
         name: "mode".into(),
         s: b"linear".to_vec(),
+        r#type: AttributeType::String as i32,
+        ..Default::default()
+    });
+    let out = run(
+        vec![n],
+        vec![floats("scales", &[4], &[1.0, 1.0, 1.0, 2.0])],
+        &[1, 1, 1, 2],
+        &["y"],
+        vec![0.0, 4.0],
+    );
+    assert_eq!(out, vec![vec![0.0, 1.0, 3.0, 4.0]]);
+    // Cubic resizing is refused clearly.
+    let mut n = node("Resize", &["x", "", "scales"], &["y"]);
+    n.attribute.push(AttributeProto {
+        name: "mode".into(),
+        s: b"cubic".to_vec(),
         r#type: AttributeType::String as i32,
         ..Default::default()
     });
@@ -195,10 +212,7 @@ fn nearest_resize_repeats_pixels() {
         13,
     );
     let e = import(&m, "m", &ImportOptions::default()).unwrap_err();
-    assert!(
-        e.to_string().contains("mode linear is not supported"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("mode cubic is not supported"), "{e}");
 }
 
 #[test]
