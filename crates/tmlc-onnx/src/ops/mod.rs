@@ -238,7 +238,12 @@ fn batch_norm(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     };
     let mut operands = vec![x];
     for i in 1..5 {
-        operands.push(imp.plain(n, n.req(i)?)?);
+        let p = imp.plain(n, n.req(i)?)?;
+        if imp.const_data(p).is_none() {
+            // Inference: the statistics are part of the model.
+            return Err(n.err("scale, B, mean and var must be constants"));
+        }
+        operands.push(p);
     }
     let op = Op::BatchNorm(BatchNormAttrs {
         epsilon: n.float("epsilon", 1e-5),
