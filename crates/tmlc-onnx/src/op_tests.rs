@@ -287,3 +287,46 @@ fn transposed_convolution_scatters_the_kernel() {
     .concat();
     assert_eq!(out, vec![want]);
 }
+
+/// Operators whose attributes or constant inputs size the result refuse
+/// hostile values with one-line errors instead of allocating.
+#[test]
+fn hostile_sizes_are_refused() {
+    let cases: Vec<(Vec<NodeProto>, Vec<TensorProto>, &str)> = vec![
+        (
+            vec![node("Resize", &["x", "", "scales"], &["y"])],
+            vec![floats("scales", &[4], &[1.0, 1.0, 1e9, 1e9])],
+            "out of range",
+        ),
+        (
+            vec![node("ConstantOfShape", &["shape"], &["y"])],
+            vec![int64s("shape", &[1 << 30, 1 << 30])],
+            "too large",
+        ),
+        (
+            vec![node("Gather", &["x", "idx"], &["y"])],
+            vec![int64s("idx", &[7])],
+            "out of range",
+        ),
+        (
+            vec![node("Split", &["x", "sizes"], &["a", "b"])],
+            vec![int64s("sizes", &[3, 3])],
+            "do not cover",
+        ),
+    ];
+    for (nodes, inits, want) in cases {
+        let op = nodes[0].op_type.clone();
+        let outs: Vec<&str> = nodes[0].output.iter().map(String::as_str).collect();
+        let m = model(
+            nodes.clone(),
+            inits,
+            vec![vi("x", &[1, 1, 2, 2])],
+            &outs,
+            18,
+        );
+        let e = import(&m, "m", &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want) && !e.contains('\n'), "{op}: {e}");
+    }
+}

@@ -464,9 +464,9 @@ pub(super) fn shape(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
     Ok(())
 }
 
-/// The most elements a `Gather` may produce (a bound on what a hostile
+/// The most elements a `Gather` or `ConstantOfShape` may produce (a bound on what a hostile
 /// model can make the importer allocate).
-const MAX_GATHERED: usize = 1 << 26;
+const MAX_GATHERED: usize = 1 << 22;
 
 /// `Gather` by constant indices: of constant data (shape arithmetic),
 /// computed at import; of an activation, one slice per index on the axis,
