@@ -20,7 +20,8 @@ no code of tmlc is used.
       f32(x / s)): exact;
     * avg_pool2d with zero point 0 (the raw average rounded half away from
       zero is then the ideal rounding): exact;
-    * sigmoid, tanh, softmax, hard_swish (fixed-point approximations): ~1;
+    * sigmoid, tanh, softmax, hard_swish (fixed-point approximations), elu
+      (through f32): ~1;
     * every other (linear) requantizing op: exact only if every element of
       real / s_out is an integer (up to 1e-4, so far from any rounding tie)
       or saturates by at least one unit beyond the integer range, ~1
@@ -744,6 +745,10 @@ def lookup(ops, attrs, ty):
     return Tensor(ty, [table.data[int(v) & 0xFF] for v in x.data])
 
 
+def elu(alpha):
+    return lambda x: x if x >= 0 else alpha * math.expm1(x)
+
+
 def leaky(alpha):
     return lambda x: x if x >= 0 else alpha * x
 
@@ -766,6 +771,8 @@ def evaluate(op, ops, attrs, ty):
         return unary(lambda v: v, ops, ty, (lo, hi))
     if op == "leaky_relu":
         return unary(leaky(f32(float(attrs["alpha"]))), ops, ty)
+    if op == "elu":
+        return unary(elu(f32(float(attrs.get("alpha", "1.0")))), ops, ty, linear=False)
     if op == "sigmoid":
         return unary(sigmoid, ops, ty, linear=False)
     if op == "tanh":

@@ -390,6 +390,7 @@ fn float_ops() {
             max: 1.5,
         }),
         Op::LeakyRelu(LeakyReluAttrs { alpha: 0.1 }),
+        Op::Elu(EluAttrs { alpha: 0.5 }),
         Op::Sigmoid,
         Op::Tanh,
         Op::HardSwish,

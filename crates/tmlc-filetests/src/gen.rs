@@ -253,6 +253,9 @@ impl Gen<'_, '_> {
                         alpha: self.c.pick(&[0.1f32, 0.2, 0.01]),
                     }),
                     10 => Op::Sigmoid,
+                    11 if self.c.flag() => Op::Elu(EluAttrs {
+                        alpha: self.c.pick(&[1.0f32, 0.5]),
+                    }),
                     11 => Op::Tanh,
                     _ => Op::HardSwish,
                 };

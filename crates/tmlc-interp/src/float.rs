@@ -236,6 +236,15 @@ pub(crate) fn leaky_relu(x: f32, alpha: f32) -> f32 {
     }
 }
 
+/// `elu`: `x >= 0 ? x : alpha * expm1(x)` (f32).
+pub(crate) fn elu(x: f32, alpha: f32) -> f32 {
+    if x >= 0.0 {
+        x
+    } else {
+        alpha * x.exp_m1()
+    }
+}
+
 /// `max_pool2d` / `avg_pool2d` in f32.
 pub(crate) fn pool2d(
     a: &Pool2dAttrs,

@@ -414,6 +414,8 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
         Op::Clip(c) => quantized::clamp_op("clip", c.min, c.max, x, out),
         Op::LeakyRelu(l) if f => float::unary("leaky_relu", x, |v| float::leaky_relu(v, l.alpha)),
         Op::LeakyRelu(l) => quantized::leaky_relu(l.alpha, x, out),
+        Op::Elu(e) if f => float::unary("elu", x, |v| float::elu(v, e.alpha)),
+        Op::Elu(e) => quantized::through_f32("elu", x, out, |v| float::elu(v, e.alpha)),
         Op::Sigmoid if f => float::unary("sigmoid", x, float::sigmoid),
         Op::Sigmoid => quantized::sigmoid_tanh(false, x),
         Op::Tanh if f => float::unary("tanh", x, f32::tanh),

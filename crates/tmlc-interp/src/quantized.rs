@@ -254,6 +254,26 @@ pub(crate) fn leaky_relu(
     Ok(TensorData::I8(v))
 }
 
+/// An int8 element-wise op defined through f32 (TFLite's table-built
+/// kernels): `Quantize(f(Dequantize(x)))`, ties away from zero.
+pub(crate) fn through_f32(
+    op: &'static str,
+    x: &Tensor,
+    out: &TensorType,
+    f: impl Fn(f32) -> f32,
+) -> Result<TensorData, InterpError> {
+    let (s_in, zp_in) = per_tensor(&x.ty, op, "input")?;
+    let (s_out, zp_out) = per_tensor(out, op, "result")?;
+    let v = view::<i8>(x, op, "input")?
+        .iter()
+        .map(|&q| {
+            let real = (s_in as f64 * (q as i32 - zp_in) as f64) as f32;
+            quantize_f32(Rounding::HalfAway, f(real), s_out, zp_out, -128, 127) as i8
+        })
+        .collect();
+    Ok(TensorData::I8(v))
+}
+
 /// `sigmoid` (`is_tanh == false`) or `tanh` in int8 (gemmlowp fixed point).
 pub(crate) fn sigmoid_tanh(is_tanh: bool, x: &Tensor) -> Result<TensorData, InterpError> {
     let op = if is_tanh { "tanh" } else { "sigmoid" };

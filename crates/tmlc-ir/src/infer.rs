@@ -9,7 +9,7 @@
 //! inference cannot decide (a free quantization must be per-tensor int8).
 //! Builders use [`crate::Graph::add_op`], which calls [`infer_type`].
 
-use crate::{numel, DType, Op, OpFamily, Quant, QuantRule, TensorType};
+use crate::{numel, DType, EluAttrs, LeakyReluAttrs, Op, OpFamily, Quant, QuantRule, TensorType};
 
 fn dims(s: &[usize]) -> String {
     let v: Vec<String> = s.iter().map(|d| d.to_string()).collect();
@@ -92,8 +92,10 @@ fn check_attrs(op: &Op) -> Result<(), String> {
         Op::Softmax(s) if !(s.beta.is_finite() && s.beta > 0.0) => {
             Err(format!("beta {:?} must be positive and finite", s.beta))
         }
-        Op::LeakyRelu(l) if !l.alpha.is_finite() => {
-            Err(format!("alpha {:?} must be finite", l.alpha))
+        Op::LeakyRelu(LeakyReluAttrs { alpha }) | Op::Elu(EluAttrs { alpha })
+            if !alpha.is_finite() =>
+        {
+            Err(format!("alpha {alpha:?} must be finite"))
         }
         Op::BatchNorm(b) if !(b.epsilon.is_finite() && b.epsilon >= 0.0) => Err(format!(
             "epsilon {:?} must be non-negative and finite",
@@ -208,6 +210,7 @@ fn infer_shape(op: &Op, ins: &[&TensorType]) -> Result<Vec<usize>, String> {
         | Op::Relu6
         | Op::Clip(_)
         | Op::LeakyRelu(_)
+        | Op::Elu(_)
         | Op::Sigmoid
         | Op::Tanh
         | Op::HardSwish

@@ -189,6 +189,12 @@ crate::op_attrs! {
         pub alpha: f32,
     }
 
+    /// `elu`: `x >= 0 ? x : alpha * (exp(x) - 1)`.
+    pub struct EluAttrs {
+        /// Scale of the negative part.
+        pub alpha: f32 = 1.0,
+    }
+
     /// Attributes of `max_pool2d` and `avg_pool2d` (NHWC).
     pub struct Pool2dAttrs {
         /// Window `[kh, kw]`.
@@ -499,7 +505,7 @@ define_ops! {
     Sub(BinaryAttrs) = "sub", arity(2, 2), Binary, QuantRule::Free;
     /// `mul(a, b)`.
     Mul(BinaryAttrs) = "mul", arity(2, 2), Binary, QuantRule::Free;
-    /// f32 only.
+    /// `div(a, b)`, f32 only.
     Div(BinaryAttrs) = "div", arity(2, 2), Binary, QuantRule::Free;
     /// `relu(x)`.
     Relu = "relu", arity(1, 1), Unary, QuantRule::Free;
@@ -509,6 +515,8 @@ define_ops! {
     Clip(ClipAttrs) = "clip", arity(1, 1), Unary, QuantRule::Free;
     /// `leaky_relu(x)`.
     LeakyRelu(LeakyReluAttrs) = "leaky_relu", arity(1, 1), Unary, QuantRule::Free;
+    /// `elu(x)`.
+    Elu(EluAttrs) = "elu", arity(1, 1), Unary, QuantRule::Free;
     /// `sigmoid(x)`.
     Sigmoid = "sigmoid", arity(1, 1), Unary, SIGMOID_Q;
     /// `tanh(x)`.

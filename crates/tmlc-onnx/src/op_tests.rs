@@ -330,3 +330,17 @@ fn hostile_sizes_are_refused() {
         assert!(e.contains(want) && !e.contains('\n'), "{op}: {e}");
     }
 }
+
+#[test]
+fn elu_has_an_exponential_negative_part() {
+    let mut e = node("Elu", &["x"], &["y"]);
+    e.attribute.push(AttributeProto {
+        name: "alpha".into(),
+        f: 2.0,
+        r#type: AttributeType::Float as i32,
+        ..Default::default()
+    });
+    let out = run(vec![e], vec![], &[3], &["y"], vec![-1.0, 0.0, 3.0]);
+    // 2 * (e^-1 - 1) = -1.2642411.
+    assert_eq!(out, vec![vec![-1.264_241_1, 0.0, 3.0]]);
+}

@@ -70,6 +70,14 @@ kernel_args! {
         alpha: f32,
     }
 
+    /// `tmlc_elu_f32`.
+    struct EluF32 = "tmlc_elu_f32" {
+        x: Arg,
+        y: Arg,
+        n: usize,
+        alpha: f32,
+    }
+
     /// `tmlc_sigmoid_f32`.
     struct SigmoidF32 = "tmlc_sigmoid_f32" { x: Arg, y: Arg, n: usize }
 

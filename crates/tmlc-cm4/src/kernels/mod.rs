@@ -93,12 +93,14 @@ kernel_registry! {
     FcF32 = "fc_f32.c", deps [], math false;
     /// float batched matmul.
     MatMulF32 = "matmul_f32.c", deps [], math false;
-    /// float add / sub / mul (broadcast).
+    /// float add / sub / mul / div (broadcast).
     BinaryF32 = "binary_f32.c", deps [], math false;
     /// float relu / relu6 / clip.
     ClampF32 = "clamp_f32.c", deps [], math false;
     /// float leaky relu.
     LeakyReluF32 = "leaky_relu_f32.c", deps [], math false;
+    /// float elu.
+    EluF32 = "elu_f32.c", deps [], math true;
     /// float sigmoid.
     SigmoidF32 = "sigmoid_f32.c", deps [], math true;
     /// float tanh.
@@ -149,7 +151,7 @@ mod tests {
             seen += 1;
         }
         // One struct per C kernel function (the inline helpers aside).
-        assert_eq!(seen, 31);
+        assert_eq!(seen, 32);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::{CType, ConstData, Cx, Layer, Node, R};
 use crate::kernels::elementwise::{
-    AddS8, BinaryF32, ClampF32, HardSwishF32, LeakyReluF32, LutF32, LutS16, LutS8, MulS8,
+    AddS8, BinaryF32, ClampF32, EluF32, HardSwishF32, LeakyReluF32, LutF32, LutS16, LutS8, MulS8,
     SigmoidF32, TanhF32,
 };
 use crate::kernels::{Arg, Call, Kernel};
@@ -173,6 +173,16 @@ impl<'g> Cx<'g> {
                     y,
                     n,
                     alpha: lr.alpha,
+                }
+                .into(),
+            ),
+            Op::Elu(e) => (
+                Kernel::EluF32,
+                EluF32 {
+                    x,
+                    y,
+                    n,
+                    alpha: e.alpha,
                 }
                 .into(),
             ),

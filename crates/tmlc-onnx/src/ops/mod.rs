@@ -24,7 +24,7 @@ pub(crate) fn convert(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         "Identity" => alias(imp, n),
         "Dropout" => dropout(imp, n),
         "Constant" => constant(imp, n),
-        "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "HardSwish" | "Clip" => unary(imp, n),
+        "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Elu" | "HardSwish" | "Clip" => unary(imp, n),
         "Add" | "Sub" | "Mul" => binary(imp, n),
         "Conv" => window::conv(imp, n),
         "ConvTranspose" => window::conv_transpose(imp, n),
@@ -144,6 +144,9 @@ fn unary(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         "HardSwish" => Op::HardSwish,
         "LeakyRelu" => Op::LeakyRelu(LeakyReluAttrs {
             alpha: n.float("alpha", 0.01),
+        }),
+        "Elu" => Op::Elu(tmlc_ir::EluAttrs {
+            alpha: n.float("alpha", 1.0),
         }),
         _ => {
             // Clip: attributes before opset 11, optional inputs after.
