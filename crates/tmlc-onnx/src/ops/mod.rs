@@ -160,10 +160,14 @@ fn unary(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
                     *bound = imp
                         .const_data(v)
                         .and_then(const_f32)
-                        .ok_or_else(|| n.err("min and max must be constant scalars"))?;
+                        .ok_or_else(|| n.err("min and max must be constant f32 scalars"))?;
                 }
             }
-            Op::Clip(ClipAttrs { min: lo, max: hi })
+            // ONNX: with min > max every value becomes max.
+            Op::Clip(ClipAttrs {
+                min: lo.min(hi),
+                max: hi,
+            })
         }
     };
     let nhwc = imp.is_nhwc(x);
