@@ -187,10 +187,7 @@ fn fuse(g: &mut Graph, qn: NodeId) -> Result<Option<ValueId>, PassError> {
         }
         return Ok(None);
     }
-    if matches!(
-        op,
-        Op::Quantize(_) | Op::Dequantize | Op::Lookup | Op::BatchNorm(_)
-    ) {
+    if matches!(op, Op::Quantize(_) | Op::Lookup | Op::BatchNorm(_)) {
         return Ok(None);
     }
     let Some(ints) = pnode
