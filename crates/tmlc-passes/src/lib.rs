@@ -62,7 +62,7 @@ pub trait Pass {
 
 /// The default optimisation pipeline, the only place its order is written.
 pub const DEFAULT_PIPELINE: &str =
-    "transpose-to-reshape,remove-identity,fuse-qdq,fold-constants,fold-batchnorm,fuse-activation,dce";
+    "transpose-to-reshape,remove-identity,fuse-qdq,fold-constants,fold-batchnorm,fold-bias-add,fuse-activation,dce";
 
 /// [`DEFAULT_PIPELINE`], ending in [`tmlc_ir::Phase::Canonical`]: what the
 /// compiler runs before code generation.

@@ -96,6 +96,7 @@ impl Registry {
             passes: vec![
                 passes::dce::INFO,
                 passes::fold_batchnorm::INFO,
+                passes::fold_bias_add::INFO,
                 passes::fold_constants::INFO,
                 passes::fuse_activation::INFO,
                 passes::fuse_qdq::INFO,

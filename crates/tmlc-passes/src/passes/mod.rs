@@ -2,6 +2,7 @@
 
 pub mod dce;
 pub mod fold_batchnorm;
+pub mod fold_bias_add;
 pub mod fold_constants;
 pub mod fuse_activation;
 pub mod fuse_qdq;

@@ -1,0 +1,114 @@
+//! `fold-bias-add`: folds the `add` of a per-output-channel constant after
+//! an f32 `conv2d` or `fully_connected` into the op's bias (ONNX exporters
+//! often write `Conv` then `Add`).
+//!
+//! Applied when the producer has no fused activation, constant weights
+//! (and bias), its result is read only by the `add` (and is not a graph
+//! output), the `add` does not broadcast the producer's result to a larger
+//! shape, and the constant is one value per output channel (its dimensions
+//! are 1 except the last, which is 1 or the channel count). The `add`'s
+//! activation moves to the producer. Not bit-exact: `(acc + b) + c`
+//! becomes `acc + (b + c)`, within f32 rounding.
+
+use crate::{Changed, Pass, PassContext, PassError, PassInfo};
+use tmlc_ir::{Activation, DType, Graph, NodeId, Op, TensorData, TensorType, ValueId};
+
+/// The `fold-bias-add` pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FoldBiasAdd;
+
+/// Registry entry.
+pub const INFO: PassInfo = PassInfo {
+    name: "fold-bias-add",
+    description: "fold the add of a per-channel constant into the preceding conv / fully_connected",
+    options: &[],
+    build: |_| Ok(Box::new(FoldBiasAdd)),
+};
+
+fn f32_const(g: &Graph, v: ValueId) -> Option<&[f32]> {
+    match g.const_data(v)? {
+        TensorData::F32(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// The per-channel values of constant `c` for `channels` output channels.
+fn per_channel(g: &Graph, c: ValueId, channels: usize) -> Option<Vec<f32>> {
+    let data = f32_const(g, c)?;
+    let shape = &g.value(c).ty.shape;
+    let (last, rest) = shape.split_last().unwrap_or((&1, &[]));
+    if rest.iter().any(|&d| d != 1) {
+        return None;
+    }
+    match *last {
+        1 => Some(vec![*data.first()?; channels]),
+        n if n == channels => Some(data.to_vec()),
+        _ => None,
+    }
+}
+
+/// `(producer, its bias after the fold)` for `add` node `n`, if it folds.
+fn fold(g: &Graph, n: NodeId) -> Option<(NodeId, Vec<f32>)> {
+    let node = g.node(n);
+    let Op::Add(_) = node.op else { return None };
+    let y = &g.value(node.result).ty;
+    node.operands.iter().enumerate().find_map(|(i, &x)| {
+        let c = node.operands[1 - i];
+        let p = g.producer(x)?;
+        let pn = g.node(p);
+        let xt = &g.value(x).ty;
+        let fits = matches!(pn.op, Op::Conv2d(_) | Op::FullyConnected(_))
+            && pn.op.activation() == Some(Activation::None)
+            && xt.dtype == DType::F32
+            && xt.shape == y.shape
+            && g.use_count(x) == 1
+            && !g.outputs().contains(&x)
+            && f32_const(g, pn.operands[1]).is_some();
+        if !fits {
+            return None;
+        }
+        let channels = *xt.shape.last()?;
+        let add = per_channel(g, c, channels)?;
+        let old = match pn.operands.get(2) {
+            Some(&b) => f32_const(g, b)?.to_vec(),
+            None => vec![0.0; channels],
+        };
+        Some((p, old.iter().zip(&add).map(|(b, c)| b + c).collect()))
+    })
+}
+
+impl Pass for FoldBiasAdd {
+    fn name(&self) -> &'static str {
+        INFO.name
+    }
+    fn run(&self, g: &mut Graph, _: &mut PassContext<'_>) -> Result<Changed, PassError> {
+        let failed = |e| PassError::failed(INFO.name, e);
+        let mut changed = false;
+        for n in g.node_ids() {
+            if g.try_node(n).is_none() {
+                continue;
+            }
+            let Some((p, bias)) = fold(g, n) else {
+                continue;
+            };
+            let act = g.node(n).op.activation().unwrap_or_default();
+            let pn = g.node(p).clone();
+            let (x, y) = (pn.result, g.node(n).result);
+            let name = format!("{}_bias", g.value(y).name);
+            let ty = TensorType::new(DType::F32, vec![bias.len()]);
+            let name = g.fresh_name(&name);
+            let b = g.add_const(&name, ty, TensorData::F32(bias));
+            let mut op = pn.op.clone();
+            op.set_activation(act);
+            g.replace_node(p, op, vec![pn.operands[0], pn.operands[1], b])
+                .map_err(failed)?;
+            let keep = g.value(y).name.clone();
+            g.replace_all_uses(y, x);
+            g.remove_node(n).map_err(failed)?;
+            // The value keeps the add's name (the model's, for an output).
+            g.rename(x, &keep);
+            changed = true;
+        }
+        Ok(changed.into())
+    }
+}
