@@ -9,8 +9,9 @@
  * Usage:  ./run in.bin out.bin [repeat]
  *
  *   in.bin   all inputs concatenated in order (NAME_INPUT0_BYTES bytes of
- *            input 0, then input 1, ...); its size must equal the sum.
- *   out.bin  written with all outputs concatenated in order.
+ *            input 0, then input 1, ...); its size must equal the sum, or a
+ *            multiple of it: then each block is one sample, run in turn.
+ *   out.bin  written with all outputs concatenated in order, per sample.
  *   repeat   call NAME_invoke this many times (default 1); the output of the
  *            last call is written.  With repeat > 1 the mean wall time per
  *            call is printed on stderr.
@@ -104,7 +105,7 @@ int main(int argc, char **argv) {
         outputs[i] = out_buf[i];
     }
 
-    /* ---- read inputs: the file must hold exactly in_total bytes ---- */
+    /* ---- read inputs: the file holds one or more samples of in_total bytes ---- */
     errno = 0;
     FILE *f = fopen(in_path, "rb");
     if (!f) return fail(TMLC_EXIT_IO, "cannot open input", in_path);
@@ -112,59 +113,67 @@ int main(int argc, char **argv) {
     long in_size = ftell(f);
     if (in_size < 0 || fseek(f, 0, SEEK_SET) != 0)
         return fail(TMLC_EXIT_IO, "cannot size input", in_path);
-    if ((unsigned long)in_size != (unsigned long)in_total) {
+    int size_ok = in_total == 0 ? in_size == 0
+                                : in_size > 0 && (unsigned long)in_size % in_total == 0;
+    if (!size_ok) {
         fprintf(stderr, "run[%s]: error: input '%s' has %ld bytes, the model takes %lu (",
                 TMLC_MODEL_NAME, in_path, in_size, (unsigned long)in_total);
         for (int i = 0; i < TMLC_NUM_IN; i++)
             fprintf(stderr, "%s%lu", i ? " + " : "", (unsigned long)in_bytes[i]);
-        fprintf(stderr, ")\n");
+        fprintf(stderr, ") per sample\n");
         fclose(f);
         return TMLC_EXIT_INPUT_SIZE;
     }
-    for (int i = 0; i < TMLC_NUM_IN; i++)
-        if (fread(in_buf[i], 1, in_bytes[i], f) != in_bytes[i]) {
-            fclose(f);
-            return fail(TMLC_EXIT_IO, "short read from input", in_path);
-        }
-    fclose(f);
+    unsigned long samples = in_total == 0 ? 1 : (unsigned long)in_size / in_total;
 
-    /* ---- invoke ---- */
-    double t0 = now_seconds();
-    for (unsigned long r = 0; r < repeat; r++) {
-        int rc = tmlc_invoke_checked(inputs, outputs);
-        if (rc != 0) {
-            fprintf(stderr, "run[%s]: error: %s_invoke returned %d (call %lu of %lu)\n",
-                    TMLC_MODEL_NAME, TMLC_MODEL_NAME, rc, r + 1, repeat);
-            return TMLC_EXIT_INVOKE;
-        }
-    }
-    double t1 = now_seconds();
-    if (repeat > 1)
-        fprintf(stderr, "run[%s]: %lu invokes, %.3f us per invoke\n", TMLC_MODEL_NAME, repeat,
-                (t1 - t0) * 1e6 / (double)repeat);
-
-    /* ---- guard zones: catch out-of-bounds writes by the model ---- */
-    for (int i = 0; i < TMLC_NUM_IN; i++)
-        if (!guard_intact(in_buf[i], in_bytes[i])) {
-            fprintf(stderr, "run[%s]: error: write past the end of input %d\n", TMLC_MODEL_NAME, i);
-            return TMLC_EXIT_GUARD;
-        }
-    for (int i = 0; i < TMLC_NUM_OUT; i++)
-        if (!guard_intact(out_buf[i], out_bytes[i])) {
-            fprintf(stderr, "run[%s]: error: write past the end of output %d\n", TMLC_MODEL_NAME, i);
-            return TMLC_EXIT_GUARD;
-        }
-
-    /* ---- write outputs ---- */
     errno = 0;
     FILE *o = fopen(out_path, "wb");
     if (!o) return fail(TMLC_EXIT_IO, "cannot create output", out_path);
-    for (int i = 0; i < TMLC_NUM_OUT; i++)
-        if (fwrite(out_buf[i], 1, out_bytes[i], o) != out_bytes[i]) {
-            fclose(o);
-            return fail(TMLC_EXIT_IO, "cannot write output", out_path);
+    double elapsed = 0;
+    for (unsigned long s = 0; s < samples; s++) {
+        for (int i = 0; i < TMLC_NUM_IN; i++)
+            if (fread(in_buf[i], 1, in_bytes[i], f) != in_bytes[i]) {
+                fclose(f);
+                return fail(TMLC_EXIT_IO, "short read from input", in_path);
+            }
+        for (int i = 0; i < TMLC_NUM_OUT; i++) memset(out_buf[i], TMLC_POISON_BYTE, out_bytes[i]);
+
+        /* ---- invoke ---- */
+        double t0 = now_seconds();
+        for (unsigned long r = 0; r < repeat; r++) {
+            int rc = tmlc_invoke_checked(inputs, outputs);
+            if (rc != 0) {
+                fprintf(stderr, "run[%s]: error: %s_invoke returned %d (call %lu of %lu)\n",
+                        TMLC_MODEL_NAME, TMLC_MODEL_NAME, rc, r + 1, repeat);
+                return TMLC_EXIT_INVOKE;
+            }
         }
+        elapsed += now_seconds() - t0;
+
+        /* ---- guard zones: catch out-of-bounds writes by the model ---- */
+        for (int i = 0; i < TMLC_NUM_IN; i++)
+            if (!guard_intact(in_buf[i], in_bytes[i])) {
+                fprintf(stderr, "run[%s]: error: write past the end of input %d\n", TMLC_MODEL_NAME, i);
+                return TMLC_EXIT_GUARD;
+            }
+        for (int i = 0; i < TMLC_NUM_OUT; i++)
+            if (!guard_intact(out_buf[i], out_bytes[i])) {
+                fprintf(stderr, "run[%s]: error: write past the end of output %d\n", TMLC_MODEL_NAME, i);
+                return TMLC_EXIT_GUARD;
+            }
+
+        /* ---- write outputs ---- */
+        for (int i = 0; i < TMLC_NUM_OUT; i++)
+            if (fwrite(out_buf[i], 1, out_bytes[i], o) != out_bytes[i]) {
+                fclose(o);
+                return fail(TMLC_EXIT_IO, "cannot write output", out_path);
+            }
+    }
+    fclose(f);
     if (fclose(o) != 0) return fail(TMLC_EXIT_IO, "cannot write output", out_path);
+    if (repeat > 1)
+        fprintf(stderr, "run[%s]: %lu invokes, %.3f us per invoke\n", TMLC_MODEL_NAME,
+                repeat * samples, elapsed * 1e6 / (double)(repeat * samples));
 
     for (int i = 0; i < TMLC_NUM_IN; i++) free(in_buf[i]);
     for (int i = 0; i < TMLC_NUM_OUT; i++) free(out_buf[i]);

@@ -6,7 +6,9 @@
 #
 #   MODEL_C_DIR  directory holding model.c and model.h
 #   NAME         the model's C prefix (NAME_invoke, NAME_NUM_INPUTS, ...)
-#   IN.bin       all inputs concatenated; OUT.bin receives all outputs
+#   IN.bin       all inputs concatenated, or several such samples one after
+#                another (each is run in turn); OUT.bin receives all outputs,
+#                per sample
 #   host         gcc, run natively (default)
 #   m4           arm-none-eabi-gcc with m4/m4.ld (1 MiB flash, 256 KiB RAM),
 #                run on qemu-system-arm -M mps2-an386

@@ -10,7 +10,8 @@
  *   -DINVOKES=n                          call NAME_invoke n times (default 1)
  *
  * Files are opened through semihosting, relative to QEMU's working directory.
- * The input file must hold exactly the sum of NAME_INPUTk_BYTES; the outputs
+ * The input file holds the sum of NAME_INPUTk_BYTES, or a multiple of it:
+ * then each block is one sample, run in turn.  For each sample, the outputs
  * of the last call are written concatenated.
  *
  * Instruction counting: the calls go through tmlc_invoke_loop (below),
@@ -143,57 +144,63 @@ int main(void) {
         memset(out_buf[i] + out_bytes[i], TMLC_GUARD_BYTE, TMLC_GUARD_BYTES);
     }
 
-    /* ---- read inputs: the file must hold exactly their total size ---- */
+    /* ---- read inputs: the file holds one or more samples ---- */
     uint32_t in_total = 0;
     for (int i = 0; i < TMLC_NUM_IN; i++) in_total += in_bytes[i];
     int fd = sh_open(IN_FILE, SH_MODE_RB);
     if (fd < 0) return error(TMLC_EXIT_IO, "cannot open input ", IN_FILE);
     long len = sh_flen(fd);
     if (len < 0) return error(TMLC_EXIT_IO, "cannot size input ", IN_FILE);
-    if ((unsigned long)len != in_total) {
+    int size_ok = in_total == 0 ? len == 0 : len > 0 && (unsigned long)len % in_total == 0;
+    if (!size_ok) {
         sh_puts("tmlc-m4[" TMLC_MODEL_NAME "]: error: input " IN_FILE " has ");
         sh_put_dec((unsigned long)len);
         sh_puts(" bytes, the model takes ");
         sh_put_dec(in_total);
-        sh_puts("\n");
+        sh_puts(" per sample\n");
         sh_close(fd);
         return TMLC_EXIT_INPUT_SIZE;
     }
-    for (int i = 0; i < TMLC_NUM_IN; i++)
-        if (sh_read(fd, in_buf[i], in_bytes[i]) != in_bytes[i]) {
-            sh_close(fd);
-            return error(TMLC_EXIT_IO, "short read from ", IN_FILE);
-        }
-    sh_close(fd);
+    unsigned long samples = in_total == 0 ? 1 : (unsigned long)len / in_total;
+    int out_fd = sh_open(OUT_FILE, SH_MODE_WB);
+    if (out_fd < 0) return error(TMLC_EXIT_IO, "cannot create output ", OUT_FILE);
+    uint32_t stack_used = 0;
+    for (unsigned long s = 0; s < samples; s++) {
+        for (int i = 0; i < TMLC_NUM_IN; i++)
+            if (sh_read(fd, in_buf[i], in_bytes[i]) != in_bytes[i]) {
+                sh_close(fd);
+                return error(TMLC_EXIT_IO, "short read from ", IN_FILE);
+            }
+        for (int i = 0; i < TMLC_NUM_OUT; i++) memset(out_buf[i], TMLC_POISON_BYTE, out_bytes[i]);
 
-    /* ---- invoke INVOKES times (see the header comment on counting) ---- */
-    int rc = tmlc_invoke_loop(tmlc_invoke_checked, inputs, outputs, INVOKES);
-    if (rc != 0) {
-        sh_puts("tmlc-m4[" TMLC_MODEL_NAME "]: error: " TMLC_MODEL_NAME "_invoke returned ");
-        if (rc < 0) sh_puts("-");
-        sh_put_dec(rc < 0 ? 0u - (unsigned long)rc : (unsigned long)rc);
-        sh_puts("\n");
-        return TMLC_EXIT_INVOKE;
+        /* ---- invoke INVOKES times (see the header comment on counting) ---- */
+        int rc = tmlc_invoke_loop(tmlc_invoke_checked, inputs, outputs, INVOKES);
+        if (rc != 0) {
+            sh_puts("tmlc-m4[" TMLC_MODEL_NAME "]: error: " TMLC_MODEL_NAME "_invoke returned ");
+            if (rc < 0) sh_puts("-");
+            sh_put_dec(rc < 0 ? 0u - (unsigned long)rc : (unsigned long)rc);
+            sh_puts("\n");
+            return TMLC_EXIT_INVOKE;
+        }
+
+        /* ---- guard zones and stack ---- */
+        for (int i = 0; i < TMLC_NUM_IN; i++)
+            if (!guard_intact(in_buf[i], in_bytes[i])) return guard_error("input", i);
+        for (int i = 0; i < TMLC_NUM_OUT; i++)
+            if (!guard_intact(out_buf[i], out_bytes[i])) return guard_error("output", i);
+        stack_used = tmlc_stack_used();
+        if (stack_used >= tmlc_stack_size())
+            return error(TMLC_EXIT_STACK, "stack exhausted (raise __stack_size)", 0);
+
+        /* ---- write outputs ---- */
+        for (int i = 0; i < TMLC_NUM_OUT; i++)
+            if (sh_write(out_fd, out_buf[i], out_bytes[i]) != out_bytes[i]) {
+                sh_close(out_fd);
+                return error(TMLC_EXIT_IO, "cannot write output ", OUT_FILE);
+            }
     }
-
-    /* ---- guard zones and stack ---- */
-    for (int i = 0; i < TMLC_NUM_IN; i++)
-        if (!guard_intact(in_buf[i], in_bytes[i])) return guard_error("input", i);
-    for (int i = 0; i < TMLC_NUM_OUT; i++)
-        if (!guard_intact(out_buf[i], out_bytes[i])) return guard_error("output", i);
-    uint32_t stack_used = tmlc_stack_used();
-    if (stack_used >= tmlc_stack_size())
-        return error(TMLC_EXIT_STACK, "stack exhausted (raise __stack_size)", 0);
-
-    /* ---- write outputs ---- */
-    fd = sh_open(OUT_FILE, SH_MODE_WB);
-    if (fd < 0) return error(TMLC_EXIT_IO, "cannot create output ", OUT_FILE);
-    for (int i = 0; i < TMLC_NUM_OUT; i++)
-        if (sh_write(fd, out_buf[i], out_bytes[i]) != out_bytes[i]) {
-            sh_close(fd);
-            return error(TMLC_EXIT_IO, "cannot write output ", OUT_FILE);
-        }
-    if (sh_close(fd) != 0) return error(TMLC_EXIT_IO, "cannot close output ", OUT_FILE);
+    sh_close(fd);
+    if (sh_close(out_fd) != 0) return error(TMLC_EXIT_IO, "cannot close output ", OUT_FILE);
 
     sh_puts("tmlc-m4: stack_used=");
     sh_put_dec(stack_used);

@@ -15,9 +15,11 @@
 //!   definitions): integers must match exactly, f32 within 1e-5 relative;
 //!   `# expect~1:` allows integer results one unit off (TFLite's
 //!   fixed-point rounding against the ideal real-valued one).
-//!   A line `# tolerance: 1 lsb` lets each f32 output that the result
-//!   graph dequantizes differ by one unit of its scale before and after
-//!   (a pass that moves float arithmetic to fixed-point integers).
+//!   A line `# tolerance: K lsb` lets each f32 output that the result
+//!   graph dequantizes differ by K units of its scale before and after
+//!   (a pass that moves float arithmetic to fixed-point integers, or
+//!   quantizes). A line `# calibrate` gives the pipeline the same inputs
+//!   as calibration data (for `quantize`).
 //! - `# test: error` — parsing or verification must fail; the one-line
 //!   error (with line:col) is the snapshot.
 
@@ -123,14 +125,33 @@ fn run_opt(path: &Path, text: &str, pipeline: &str) -> String {
     check_expectations(path, text, &g0);
     let mut g = g0.clone();
     let p = Pipeline::parse(pipeline, &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"));
-    p.run(&mut g, &mut PassContext::new(true))
+    let mut cx = PassContext::new(true);
+    let seeds = 0..3;
+    if text.lines().any(|l| l.trim() == "# calibrate") {
+        let samples = seeds
+            .clone()
+            .map(|s| tmlc_filetests::sample_inputs(&g0, s))
+            .collect();
+        cx.insert(tmlc_passes::calibrate::CalibrationData::new(samples));
+    }
+    p.run(&mut g, &mut cx)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let one_lsb = text.lines().any(|l| l.trim() == "# tolerance: 1 lsb");
+    let lsbs: f32 = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("# tolerance:")?
+                .strip_suffix("lsb")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0);
     let lsb: Vec<Option<f32>> = tmlc_filetests::output_lsb(&g)
         .into_iter()
-        .map(|s| s.filter(|_| one_lsb).map(|s| s * 1.0001))
+        .map(|s| s.filter(|_| lsbs > 0.0).map(|s| s * lsbs * 1.0001))
         .collect();
-    for seed in 0..3 {
+    for seed in seeds {
         let ins = tmlc_filetests::sample_inputs(&g0, seed);
         let before =
             tmlc_interp::run(&g0, &ins).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

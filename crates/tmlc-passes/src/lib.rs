@@ -15,6 +15,7 @@
 //! Architecture invariant: passes see only the IR. They never know which
 //! frontend built a graph, nor which backend will consume it.
 
+pub mod calibrate;
 mod context;
 mod error;
 pub mod passes;

@@ -100,6 +100,7 @@ impl Registry {
                 passes::fold_constants::INFO,
                 passes::fuse_activation::INFO,
                 passes::fuse_qdq::INFO,
+                passes::quantize::INFO,
                 passes::remove_identity::INFO,
                 passes::softmax_last_axis::INFO,
                 passes::tabulate::INFO,

@@ -51,6 +51,71 @@ pub struct CompileArgs {
     /// Pass pipeline run before code generation.
     #[arg(long, value_name = "PASSES", default_value = tmlc::passes::DEFAULT_PIPELINE)]
     pub passes: String,
+    #[command(flatten)]
+    pub quantize: QuantizeArgs,
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
+}
+
+/// Post-training quantization of a float model (the main job only).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Quantization")]
+pub struct QuantizeArgs {
+    /// Quantize a float model after the pipeline: `int8` gives int8 weights
+    /// (symmetric, per output channel) and int8 activations (asymmetric,
+    /// per tensor) from calibration data (--calibration) or saved ranges
+    /// (--ranges). Already-quantized models need nothing.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub quantize: Option<QuantizeKind>,
+    /// How observed activations become ranges: `minmax`, `percentile`
+    /// (99.99th; `percentile:P` for another), or `mse` (the clipping range
+    /// with the least quantization error).
+    #[arg(long, value_name = "METHOD", default_value = "percentile", requires = "quantize",
+          value_parser = |s: &str| s.parse::<tmlc::passes::calibrate::Method>())]
+    pub calibration_method: tmlc::passes::calibrate::Method,
+    /// Shift each int8 layer's bias by the mean error of its outputs on the
+    /// calibration data.
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set,
+          requires = "quantize")]
+    pub bias_correction: bool,
+    /// Dtype of the compiled model's inputs and outputs: `float` (quantized
+    /// inside the model) or `int8` (with the calibrated parameters, printed
+    /// in the header).
+    #[arg(long, value_name = "DTYPE", default_value = "float", requires = "quantize",
+          value_parser = |s: &str| s.parse::<tmlc::passes::passes::quantize::IoDtype>())]
+    pub io_dtype: tmlc::passes::passes::quantize::IoDtype,
+    /// Leave this layer (its result's name, as `tmlc opt` prints it) in
+    /// float; repeatable.
+    #[arg(long, value_name = "LAYER", requires = "quantize")]
+    pub keep_float: Vec<String>,
+}
+
+/// `--quantize`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantizeKind {
+    /// int8 weights and activations.
+    Int8,
+}
+
+/// Where calibration data and ranges come from (the main job and `opt`,
+/// whose pipeline may name the `quantize` pass).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Calibration")]
+pub struct CalibrationArgs {
+    /// Calibration data: a float32 .npy file of N samples stacked on a new
+    /// first axis (the input's batch dimension of 1 may be dropped) or a
+    /// folder of .npy files of one sample each. A model with several inputs
+    /// takes NAME=DATA once per input.
+    #[arg(long, value_name = "[NAME=]DATA", value_parser = parse_calibration)]
+    pub calibration: Vec<(Option<String>, PathBuf)>,
+    /// Read the activation ranges from this JSON file (saved by
+    /// --save-ranges) instead of calibrating.
+    #[arg(long, value_name = "FILE.json", conflicts_with = "calibration")]
+    pub ranges: Option<PathBuf>,
+    /// Write the activation ranges the calibration measured to this JSON
+    /// file (`{"value": [min, max], ...}`).
+    #[arg(long, value_name = "FILE.json", requires = "calibration")]
+    pub save_ranges: Option<PathBuf>,
 }
 
 /// How a model file is read (every subcommand that loads one).
@@ -140,6 +205,8 @@ pub struct OptArgs {
     pub list_passes: bool,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
 }
 
 #[derive(Args, Debug)]
@@ -169,4 +236,15 @@ fn parse_input_shape(s: &str) -> Result<(String, Vec<usize>), String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((name.to_string(), dims))
+}
+
+/// Parses `[NAME=]PATH` (a path containing `=` needs the name).
+fn parse_calibration(s: &str) -> Result<(Option<String>, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((Some(name.to_string()), PathBuf::from(path)))
+        }
+        Some(_) => Err(format!("`{s}` is not NAME=DATA or DATA")),
+        None => Ok((None, PathBuf::from(s))),
+    }
 }

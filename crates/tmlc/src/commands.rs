@@ -1,8 +1,13 @@
 //! The subcommands: arguments in, library calls, output printed.
 
-use crate::cli::{Cli, Command, CompileArgs, OptArgs, ReportFormat, RunArgs};
-use std::io::Write;
+use crate::cli::{
+    CalibrationArgs, Cli, Command, CompileArgs, OptArgs, QuantizeKind, ReportFormat, RunArgs,
+};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use tmlc::ir::Graph;
+use tmlc::passes::calibrate::{CalibrationData, Ranges};
+use tmlc::passes::passes::quantize::Quantize;
 use tmlc::passes::{PassContext, Pipeline, Registry, DEFAULT_PIPELINE};
 use tmlc::{c_identifier, read_tensor, stem, CompileOptions, Error};
 
@@ -30,7 +35,30 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         .to_string();
     opts.pipeline =
         Pipeline::parse(&a.passes, &Registry::builtin())?.reaching(tmlc::ir::Phase::Canonical);
-    let art = tmlc::compile(&mut g, &opts).map_err(|e| match e {
+    let q = &a.quantize;
+    opts.quantize = q.quantize.map(|kind| match kind {
+        QuantizeKind::Int8 => Quantize {
+            method: q.calibration_method,
+            bias_correction: q.bias_correction,
+            io: q.io_dtype,
+            keep_float: q.keep_float.clone(),
+        },
+    });
+    if opts.quantize.is_some()
+        && a.calibration.calibration.is_empty()
+        && a.calibration.ranges.is_none()
+    {
+        return Err(Error::Usage {
+            path: model.display().to_string(),
+            message: "--quantize needs calibration data (--calibration DATA) or saved ranges (--ranges FILE)".into(),
+        });
+    }
+    let mut cx = PassContext::new(opts.verify_each);
+    prepare_calibration(&g, &a.calibration, &mut cx)?;
+    let compiled = tmlc::compile_with(&mut g, &opts, &mut cx);
+    print_notes(&cx);
+    finish_calibration(&a.calibration, &cx)?;
+    let art = compiled.map_err(|e| match e {
         Error::Emit { source, .. } => Error::Emit {
             path: model.display().to_string(),
             source,
@@ -46,6 +74,59 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         print!("{text}");
     }
     Ok(())
+}
+
+/// Puts the calibration data or the saved ranges `a` names into `cx`,
+/// with a progress bar on a terminal.
+fn prepare_calibration(
+    g: &Graph,
+    a: &CalibrationArgs,
+    cx: &mut PassContext<'_>,
+) -> Result<(), Error> {
+    if let Some(p) = &a.ranges {
+        cx.insert(tmlc::read_ranges(p)?);
+    }
+    if a.calibration.is_empty() {
+        return Ok(());
+    }
+    let samples = tmlc::read_calibration(g, &a.calibration)?;
+    let mut data = CalibrationData::new(samples);
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0).with_message("calibrating");
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} runs {elapsed}")
+        {
+            bar.set_style(style);
+        }
+        data.progress = Some(Box::new(move |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            if done == total {
+                bar.finish_and_clear();
+            }
+        }));
+    }
+    cx.insert(data);
+    Ok(())
+}
+
+/// Saves the ranges the calibration measured, if asked.
+fn finish_calibration(a: &CalibrationArgs, cx: &PassContext<'_>) -> Result<(), Error> {
+    let Some(p) = &a.save_ranges else {
+        return Ok(());
+    };
+    let ranges = cx.get::<Ranges>().ok_or_else(|| Error::Usage {
+        path: p.display().to_string(),
+        message: "no ranges to save: no pass calibrated (is `quantize` in the pipeline?)".into(),
+    })?;
+    write_file(p, tmlc::ranges_to_json(ranges).as_bytes())
+}
+
+/// Prints the passes' diagnostics to standard error.
+fn print_notes(cx: &PassContext<'_>) {
+    for d in &cx.diagnostics {
+        eprintln!("note: {}: {}", d.pass, d.message);
+    }
 }
 
 fn list_passes(registry: &Registry) -> Result<String, Error> {
@@ -78,7 +159,9 @@ fn opt(a: OptArgs) -> Result<(), Error> {
     if a.print_after_all {
         cx.observe(|pass, g| eprintln!("# after {pass}\n{}", tmlc::ir::print(g)));
     }
+    prepare_calibration(&g, &a.calibration, &mut cx)?;
     pipeline.run(&mut g, &mut cx)?;
+    finish_calibration(&a.calibration, &cx)?;
     if a.verbose {
         for r in &cx.runs {
             eprintln!(
@@ -89,9 +172,7 @@ fn opt(a: OptArgs) -> Result<(), Error> {
             );
         }
     }
-    for d in &cx.diagnostics {
-        eprintln!("note: {}: {}", d.pass, d.message);
-    }
+    print_notes(&cx);
     let text = tmlc::ir::print(&g);
     match a.output {
         Some(p) => write_file(&p, text.as_bytes()),

@@ -4,6 +4,7 @@ use crate::Error;
 use std::path::{Path, PathBuf};
 use tmlc_cm4::Artifacts;
 use tmlc_ir::Graph;
+use tmlc_passes::passes::quantize::Quantize;
 use tmlc_passes::{canonical_pipeline, lowering_pipeline, PassContext, Pipeline};
 
 /// How [`compile`] runs.
@@ -15,6 +16,10 @@ pub struct CompileOptions {
     /// The passes run before code generation (default:
     /// [`canonical_pipeline`]).
     pub pipeline: Pipeline,
+    /// Post-training quantization after the pipeline (`None`: the graph
+    /// keeps its dtypes). It needs calibration data or ranges in the
+    /// context given to [`compile_with`].
+    pub quantize: Option<Quantize>,
     /// Verify the graph after every pass (default: on in debug builds).
     pub verify_each: bool,
 }
@@ -27,6 +32,7 @@ impl CompileOptions {
             name: name.to_string(),
             header_file_name: format!("{name}.h"),
             pipeline: canonical_pipeline(),
+            quantize: None,
             verify_each: cfg!(debug_assertions),
         }
     }
@@ -35,9 +41,22 @@ impl CompileOptions {
 /// Runs `opts.pipeline`, then [`lowering_pipeline`], on `g` and generates C
 /// with the Cortex-M4 backend. `g` is left as the backend saw it.
 pub fn compile(g: &mut Graph, opts: &CompileOptions) -> Result<Artifacts, Error> {
-    let mut cx = PassContext::new(opts.verify_each);
-    opts.pipeline.run(g, &mut cx)?;
-    lowering_pipeline().run(g, &mut cx)?;
+    compile_with(g, opts, &mut PassContext::new(opts.verify_each))
+}
+
+/// [`compile`] in the pass context `cx` (which may carry calibration data
+/// and ranges, and keeps what the passes leave in it, such as the ranges
+/// the calibration measured). `opts.verify_each` is not read: `cx` says.
+pub fn compile_with(
+    g: &mut Graph,
+    opts: &CompileOptions,
+    cx: &mut PassContext<'_>,
+) -> Result<Artifacts, Error> {
+    opts.pipeline.run(g, cx)?;
+    if let Some(q) = &opts.quantize {
+        Pipeline::new().then(q.clone()).run(g, cx)?;
+    }
+    lowering_pipeline().run(g, cx)?;
     let backend = tmlc_cm4::Options {
         name: opts.name.clone(),
         header_file_name: opts.header_file_name.clone(),

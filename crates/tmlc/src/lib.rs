@@ -57,11 +57,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod calibration;
 mod compile;
 mod error;
 mod load;
 
-pub use compile::{compile, write_c, CompileOptions};
+pub use calibration::{ranges_to_json, read_calibration, read_ranges};
+pub use compile::{compile, compile_with, write_c, CompileOptions};
 pub use error::Error;
 pub use load::{c_identifier, load_model, load_model_with, read_tensor, stem, LoadOptions};
 

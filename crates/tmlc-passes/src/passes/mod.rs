@@ -6,6 +6,7 @@ pub mod fold_bias_add;
 pub mod fold_constants;
 pub mod fuse_activation;
 pub mod fuse_qdq;
+pub mod quantize;
 pub mod remove_identity;
 pub mod softmax_last_axis;
 pub mod tabulate;
