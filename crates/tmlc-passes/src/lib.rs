@@ -61,9 +61,10 @@ pub trait Pass {
     fn run(&self, g: &mut Graph, cx: &mut PassContext) -> Result<Changed, PassError>;
 }
 
-/// The default optimisation pipeline, the only place its order is written.
-pub const DEFAULT_PIPELINE: &str =
-    "transpose-to-reshape,remove-identity,fuse-qdq,fold-constants,fold-batchnorm,fold-bias-add,fuse-activation,dce";
+/// The default optimisation pipeline: [`passes::canonicalize`], whose
+/// [`passes::canonicalize::CANONICAL_PASSES`] is the only place the order
+/// of the canonical passes is written.
+pub const DEFAULT_PIPELINE: &str = "canonicalize";
 
 /// [`DEFAULT_PIPELINE`], ending in [`tmlc_ir::Phase::Canonical`]: what the
 /// compiler runs before code generation.

@@ -94,10 +94,15 @@ impl Registry {
     pub fn builtin() -> Registry {
         Registry {
             passes: vec![
+                passes::cancel_transposes::INFO,
+                passes::canonicalize::INFO,
+                passes::collapse_reshapes::INFO,
                 passes::dce::INFO,
                 passes::fold_batchnorm::INFO,
                 passes::fold_bias_add::INFO,
+                passes::fold_channel_scale::INFO,
                 passes::fold_constants::INFO,
+                passes::fold_pad::INFO,
                 passes::fuse_activation::INFO,
                 passes::fuse_qdq::INFO,
                 passes::quantize::INFO,

@@ -12,10 +12,9 @@
 //! Not bit-exact: the folded arithmetic rounds differently (results agree
 //! to f32 rounding, about 1e-6 relative).
 
+use crate::passes::weighted::{absorbing_producer, f32_const};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
-use tmlc_ir::{
-    BinaryAttrs, DType, Graph, GraphError, NodeId, Op, ResultType, TensorData, TensorType, ValueId,
-};
+use tmlc_ir::{BinaryAttrs, DType, Graph, GraphError, Op, ResultType, TensorData, TensorType};
 
 /// The `fold-batchnorm` pass.
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,31 +28,6 @@ pub const INFO: PassInfo = PassInfo {
     options: &[],
     build: |_| Ok(Box::new(FoldBatchNorm)),
 };
-
-fn f32_const(g: &Graph, v: ValueId) -> Option<&[f32]> {
-    match g.const_data(v)? {
-        TensorData::F32(d) => Some(d),
-        _ => None,
-    }
-}
-
-/// The producer of `x` if its weights can absorb a per-output-channel
-/// affine map: f32 conv2d / fully_connected, no activation, constant
-/// weights (and bias), `x` read only by the batch_norm.
-fn foldable_producer(g: &Graph, x: ValueId) -> Option<NodeId> {
-    let p = g.producer(x)?;
-    let node = g.node(p);
-    let ok_op = matches!(node.op, Op::Conv2d(_) | Op::FullyConnected(_));
-    let fits = ok_op
-        && node.op.activation() == Some(tmlc_ir::Activation::None)
-        && g.use_count(x) == 1
-        && !g.outputs().contains(&x)
-        && g.value(x).ty.dtype == DType::F32
-        && node.operands[1..]
-            .iter()
-            .all(|&v| f32_const(g, v).is_some());
-    fits.then_some(p)
-}
 
 fn failed(e: GraphError) -> PassError {
     PassError::failed(INFO.name, e)
@@ -91,7 +65,7 @@ impl Pass for FoldBatchNorm {
                 .collect();
             let name = g.value(y).name.clone();
             let vec_ty = TensorType::new(DType::F32, vec![a.len()]);
-            if let Some(p) = foldable_producer(g, x) {
+            if let Some(p) = absorbing_producer(g, x) {
                 let pn = g.node(p).clone();
                 let w = f32_const(g, pn.operands[1]).unwrap_or_default();
                 let per = w.len() / a.len().max(1);

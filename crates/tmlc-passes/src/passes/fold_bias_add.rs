@@ -10,8 +10,9 @@
 //! activation moves to the producer. Not bit-exact: `(acc + b) + c`
 //! becomes `acc + (b + c)`, within f32 rounding.
 
+use crate::passes::weighted::{absorbing_producer, f32_const, per_channel};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
-use tmlc_ir::{Activation, DType, Graph, NodeId, Op, TensorData, TensorType, ValueId};
+use tmlc_ir::{DType, Graph, NodeId, Op, TensorData, TensorType};
 
 /// The `fold-bias-add` pass.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,28 +26,6 @@ pub const INFO: PassInfo = PassInfo {
     build: |_| Ok(Box::new(FoldBiasAdd)),
 };
 
-fn f32_const(g: &Graph, v: ValueId) -> Option<&[f32]> {
-    match g.const_data(v)? {
-        TensorData::F32(d) => Some(d),
-        _ => None,
-    }
-}
-
-/// The per-channel values of constant `c` for `channels` output channels.
-fn per_channel(g: &Graph, c: ValueId, channels: usize) -> Option<Vec<f32>> {
-    let data = f32_const(g, c)?;
-    let shape = &g.value(c).ty.shape;
-    let (last, rest) = shape.split_last().unwrap_or((&1, &[]));
-    if rest.iter().any(|&d| d != 1) {
-        return None;
-    }
-    match *last {
-        1 => Some(vec![*data.first()?; channels]),
-        n if n == channels => Some(data.to_vec()),
-        _ => None,
-    }
-}
-
 /// `(producer, its bias after the fold)` for `add` node `n`, if it folds.
 fn fold(g: &Graph, n: NodeId) -> Option<(NodeId, Vec<f32>)> {
     let node = g.node(n);
@@ -54,17 +33,10 @@ fn fold(g: &Graph, n: NodeId) -> Option<(NodeId, Vec<f32>)> {
     let y = &g.value(node.result).ty;
     node.operands.iter().enumerate().find_map(|(i, &x)| {
         let c = node.operands[1 - i];
-        let p = g.producer(x)?;
+        let p = absorbing_producer(g, x)?;
         let pn = g.node(p);
         let xt = &g.value(x).ty;
-        let fits = matches!(pn.op, Op::Conv2d(_) | Op::FullyConnected(_))
-            && pn.op.activation() == Some(Activation::None)
-            && xt.dtype == DType::F32
-            && xt.shape == y.shape
-            && g.use_count(x) == 1
-            && !g.outputs().contains(&x)
-            && f32_const(g, pn.operands[1]).is_some();
-        if !fits {
+        if xt.shape != y.shape {
             return None;
         }
         let channels = *xt.shape.last()?;

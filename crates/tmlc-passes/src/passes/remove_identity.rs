@@ -10,7 +10,8 @@
 //! - `clip` on f32 with `[-inf, inf]`.
 //!
 //! Uses of the result (and graph outputs) are redirected to the operand.
-//! Graph outputs keep their position; their name becomes the operand's.
+//! A graph output keeps its position and its name (the operand takes it)
+//! unless the operand is a graph input or output itself.
 
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use tmlc_ir::{DType, Graph, Op};
@@ -58,9 +59,15 @@ impl Pass for RemoveIdentity {
             if xt != rt || !is_identity(&node.op, xt.dtype) {
                 continue;
             }
+            let keep_name =
+                g.outputs().contains(&r) && g.producer(x).is_some() && !g.outputs().contains(&x);
+            let name = g.value(r).name.clone();
             g.replace_all_uses(r, x);
             g.remove_node(n)
                 .map_err(|e| PassError::failed(INFO.name, e))?;
+            if keep_name {
+                g.rename(x, &name);
+            }
             changed = true;
         }
         Ok(changed.into())

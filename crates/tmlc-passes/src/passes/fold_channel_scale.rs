@@ -1,0 +1,100 @@
+//! `fold-channel-scale`: folds the `mul` by a per-output-channel constant
+//! after an f32 `conv2d` or `fully_connected` into its weights and bias
+//! (exporters write an inference BatchNormalization as such a `mul` and
+//! an `add`; `fold-bias-add` takes the `add`).
+//!
+//! Applied when the producer can absorb it (no fused activation, constant
+//! weights and bias, its result read only by the `mul`), the `mul` does not
+//! broadcast the producer's result to a larger shape, and the constant is
+//! one value per output channel. Output channel `o`'s weights and bias are
+//! multiplied by `a[o]`; the `mul`'s activation moves to the producer. Not
+//! bit-exact: `(sum w x + b) a` becomes `sum (w a) x + b a`, within f32
+//! rounding.
+
+use crate::passes::weighted::{absorbing_producer, f32_const, per_channel};
+use crate::{Changed, Pass, PassContext, PassError, PassInfo};
+use tmlc_ir::{DType, Graph, NodeId, Op, TensorData, TensorType};
+
+/// The `fold-channel-scale` pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FoldChannelScale;
+
+/// Registry entry.
+pub const INFO: PassInfo = PassInfo {
+    name: "fold-channel-scale",
+    description: "fold the mul by a per-channel constant into the preceding conv / fully_connected",
+    options: &[],
+    build: |_| Ok(Box::new(FoldChannelScale)),
+};
+
+/// `(producer, scaled weights, scaled bias)` for `mul` node `n`, if it
+/// folds.
+fn fold(g: &Graph, n: NodeId) -> Option<(NodeId, Vec<f32>, Vec<f32>)> {
+    let node = g.node(n);
+    let Op::Mul(_) = node.op else { return None };
+    let y = &g.value(node.result).ty;
+    node.operands.iter().enumerate().find_map(|(i, &x)| {
+        let p = absorbing_producer(g, x)?;
+        let pn = g.node(p);
+        let xt = &g.value(x).ty;
+        if xt.shape != y.shape {
+            return None;
+        }
+        let channels = *xt.shape.last()?;
+        let a = per_channel(g, node.operands[1 - i], channels)?;
+        let w = f32_const(g, pn.operands[1])?;
+        let per = w.len() / channels.max(1);
+        let w: Vec<f32> = w
+            .iter()
+            .enumerate()
+            .map(|(k, w)| w * a[k / per.max(1)])
+            .collect();
+        let b = match pn.operands.get(2) {
+            Some(&b) => f32_const(g, b)?
+                .iter()
+                .zip(&a)
+                .map(|(b, a)| b * a)
+                .collect(),
+            None => vec![0.0; channels],
+        };
+        Some((p, w, b))
+    })
+}
+
+impl Pass for FoldChannelScale {
+    fn name(&self) -> &'static str {
+        INFO.name
+    }
+    fn run(&self, g: &mut Graph, _: &mut PassContext<'_>) -> Result<Changed, PassError> {
+        let failed = |e| PassError::failed(INFO.name, e);
+        let mut changed = false;
+        for n in g.node_ids() {
+            if g.try_node(n).is_none() {
+                continue;
+            }
+            let Some((p, w, b)) = fold(g, n) else {
+                continue;
+            };
+            let act = g.node(n).op.activation().unwrap_or_default();
+            let pn = g.node(p).clone();
+            let (x, y) = (pn.result, g.node(n).result);
+            let keep = g.value(y).name.clone();
+            let wty = g.value(pn.operands[1]).ty.clone();
+            let wname = g.fresh_name(&format!("{keep}_w"));
+            let wk = g.add_const(&wname, wty, TensorData::F32(w));
+            let bty = TensorType::new(DType::F32, vec![b.len()]);
+            let bname = g.fresh_name(&format!("{keep}_b"));
+            let bk = g.add_const(&bname, bty, TensorData::F32(b));
+            let mut op = pn.op.clone();
+            op.set_activation(act);
+            g.replace_node(p, op, vec![pn.operands[0], wk, bk])
+                .map_err(failed)?;
+            g.replace_all_uses(y, x);
+            g.remove_node(n).map_err(failed)?;
+            // The value keeps the mul's name (the model's, for an output).
+            g.rename(x, &keep);
+            changed = true;
+        }
+        Ok(changed.into())
+    }
+}

@@ -1,0 +1,48 @@
+//! Shared by the passes that fold per-channel constant arithmetic into the
+//! weights and bias of the conv2d / fully_connected before it
+//! (`fold-batchnorm`, `fold-channel-scale`, `fold-bias-add`).
+
+use tmlc_ir::{Activation, DType, Graph, NodeId, Op, TensorData, ValueId};
+
+/// The contents of `v` if it is an f32 constant.
+pub(crate) fn f32_const(g: &Graph, v: ValueId) -> Option<&[f32]> {
+    match g.const_data(v)? {
+        TensorData::F32(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// The per-channel values of constant `c` for `channels` channels of the
+/// last axis: `c`'s dimensions are all 1 except the last, which is 1
+/// (broadcast) or `channels`.
+pub(crate) fn per_channel(g: &Graph, c: ValueId, channels: usize) -> Option<Vec<f32>> {
+    let data = f32_const(g, c)?;
+    let shape = &g.value(c).ty.shape;
+    let (last, rest) = shape.split_last().unwrap_or((&1, &[]));
+    if rest.iter().any(|&d| d != 1) {
+        return None;
+    }
+    match *last {
+        1 => Some(vec![*data.first()?; channels]),
+        n if n == channels => Some(data.to_vec()),
+        _ => None,
+    }
+}
+
+/// The producer of `x` if its weights can absorb a per-output-channel
+/// affine map of `x`: an f32 conv2d / fully_connected without activation,
+/// with constant weights (and bias), whose result `x` only one op reads
+/// (and is not a graph output).
+pub(crate) fn absorbing_producer(g: &Graph, x: ValueId) -> Option<NodeId> {
+    let p = g.producer(x)?;
+    let node = g.node(p);
+    let fits = matches!(node.op, Op::Conv2d(_) | Op::FullyConnected(_))
+        && node.op.activation() == Some(Activation::None)
+        && g.use_count(x) == 1
+        && !g.outputs().contains(&x)
+        && g.value(x).ty.dtype == DType::F32
+        && node.operands[1..]
+            .iter()
+            .all(|&v| f32_const(g, v).is_some());
+    fits.then_some(p)
+}
