@@ -161,6 +161,7 @@ fn make_report(
             arena_offset: off,
             arena_size: plan.buf_size.get(&l.result).copied().unwrap_or(0),
             scratch_bytes: l.scratch,
+            sqnr_db: None,
         });
     }
     let total_macs = layers.iter().map(|l| l.macs).sum();
@@ -171,5 +172,6 @@ fn make_report(
         total_macs,
         total_weight_bytes,
         arena_bytes: arena,
+        output_sqnr_db: Vec::new(),
     }
 }

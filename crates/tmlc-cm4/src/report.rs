@@ -32,6 +32,10 @@ pub struct LayerRow {
     pub arena_size: usize,
     /// Arena scratch bytes used by the kernel.
     pub scratch_bytes: usize,
+    /// SQNR (dB) of the layer's result against the float model, when the
+    /// quantizer measured it ([`Report::annotate_sqnr`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqnr_db: Option<f64>,
 }
 
 /// Per-layer rows and totals.
@@ -47,6 +51,10 @@ pub struct Report {
     pub total_weight_bytes: usize,
     /// Size of the activation arena.
     pub arena_bytes: usize,
+    /// SQNR (dB) of each graph output against the float model, when the
+    /// quantizer measured it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output_sqnr_db: Vec<(String, f64)>,
 }
 
 fn shape(s: &[usize]) -> String {
@@ -55,12 +63,29 @@ fn shape(s: &[usize]) -> String {
 }
 
 impl Report {
+    /// Attaches the quantizer's SQNR measurements: `layers` by result name,
+    /// `outputs` by graph output name.
+    pub fn annotate_sqnr(&mut self, layers: &[(String, f64)], outputs: &[(String, f64)]) {
+        for l in &mut self.layers {
+            l.sqnr_db = layers.iter().find(|(n, _)| *n == l.result).map(|p| p.1);
+        }
+        self.output_sqnr_db = outputs.to_vec();
+    }
+
     /// An aligned text table.
     pub fn to_text(&self) -> String {
-        let head = [
+        let sqnr = self.layers.iter().any(|l| l.sqnr_db.is_some());
+        let mut head = vec![
             "#", "op", "kernel", "result", "inputs", "output", "MACs", "weights", "location",
             "offset", "size",
         ];
+        let mut numeric = vec![
+            true, false, false, false, false, false, true, true, false, true, true,
+        ];
+        if sqnr {
+            head.push("SQNR dB");
+            numeric.push(true);
+        }
         let mut rows: Vec<Vec<String>> = vec![head.iter().map(|s| s.to_string()).collect()];
         for l in &self.layers {
             let ins: Vec<String> = l.inputs.iter().map(|s| shape(s)).collect();
@@ -79,14 +104,15 @@ impl Report {
                     .unwrap_or_else(|| "-".into()),
                 l.arena_size.to_string(),
             ]);
+            if sqnr {
+                let db = l.sqnr_db.map_or_else(|| "-".into(), |d| format!("{d:.1}"));
+                rows.last_mut().map(|r| r.push(db));
+            }
         }
         let cols = head.len();
         let widths: Vec<usize> = (0..cols)
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
-        let numeric = [
-            true, false, false, false, false, false, true, true, false, true, true,
-        ];
         let mut out = String::new();
         for r in &rows {
             let mut line = String::new();
@@ -111,6 +137,12 @@ impl Report {
             self.total_weight_bytes,
             self.arena_bytes
         );
+        for (name, db) in &self.output_sqnr_db {
+            let _ = writeln!(
+                out,
+                "output %{name}: SQNR {db:.1} dB against the float model"
+            );
+        }
         out
     }
 

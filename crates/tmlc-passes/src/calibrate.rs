@@ -361,15 +361,7 @@ pub fn channel_means(
             }
             let c = t.ty.shape.last().copied().unwrap_or(1).max(1);
             let (s, count) = acc[v.index()].get_or_insert((vec![0.0; c], 0));
-            let q =
-                t.ty.quant
-                    .as_ref()
-                    .and_then(|q| q.is_per_tensor().then_some(q));
-            for (i, x) in (0..t.data.len()).map(|i| (i, t.data.get_f64(i))) {
-                let real = match q {
-                    Some(q) => f64::from(q.scale[0]) * (x - f64::from(q.zero_point[0])),
-                    None => x,
-                };
+            for (i, real) in reals(t).into_iter().enumerate() {
                 s[i % c] += real;
             }
             *count += (t.data.len() / c) as u64;
@@ -396,6 +388,85 @@ pub fn channel_means(
         }
     }
     Ok(out)
+}
+
+/// The real values of `t` (dequantized when it is per-tensor quantized).
+fn reals(t: &Tensor) -> Vec<f64> {
+    let q = t.ty.quant.as_ref().filter(|q| q.is_per_tensor());
+    (0..t.data.len())
+        .map(|i| {
+            let x = t.data.get_f64(i);
+            match q {
+                Some(q) => f64::from(q.scale[0]) * (x - f64::from(q.zero_point[0])),
+                None => x,
+            }
+        })
+        .collect()
+}
+
+/// Signal-to-quantization-noise ratio in dB of each pair `(value of
+/// `approx`, value of `exact`)` on `data`: `10 log10(sum f^2 / sum (f -
+/// q)^2)` over every element of every sample, `f` the value in `exact`
+/// and `q` the (dequantized) value in `approx`. Infinite when they agree;
+/// `None` for a pair not found in both graphs.
+pub fn sqnr(
+    exact: &Graph,
+    approx: &Graph,
+    data: &CalibrationData,
+    pairs: &[(String, String)],
+) -> Result<Vec<Option<f64>>, InterpError> {
+    let idx = |g: &Graph, name: &str| g.value_by_name(name).map(|v| v.index());
+    let slots_e: Vec<Option<usize>> = pairs.iter().map(|(_, e)| idx(exact, e)).collect();
+    let slots_a: Vec<Option<usize>> = pairs.iter().map(|(a, _)| idx(approx, a)).collect();
+    let sums = data
+        .samples
+        .par_iter()
+        .map(|sample| -> Result<Vec<(f64, f64)>, InterpError> {
+            let mut want: Vec<Option<Vec<f64>>> = vec![None; pairs.len()];
+            // Runs `g`, giving `sink` the tensor of each pair's value.
+            let grab =
+                |g: &Graph, slots: &[Option<usize>], sink: &mut dyn FnMut(usize, &Tensor)| {
+                    let mut each = |v: ValueId, t: &Tensor| {
+                        for (k, s) in slots.iter().enumerate() {
+                            if *s == Some(v.index()) {
+                                sink(k, t);
+                            }
+                        }
+                    };
+                    for (&v, t) in g.inputs().iter().zip(sample) {
+                        each(v, t);
+                    }
+                    run_observed(g, sample, each).map(|_| ())
+                };
+            grab(exact, &slots_e, &mut |k, t| want[k] = Some(reals(t)))?;
+            let mut out = vec![(0.0, 0.0); pairs.len()];
+            grab(approx, &slots_a, &mut |k, t| {
+                if let Some(f) = &want[k] {
+                    for (x, y) in f.iter().zip(reals(t)) {
+                        out[k].0 += x * x;
+                        out[k].1 += (x - y) * (x - y);
+                    }
+                }
+            })?;
+            Ok(out)
+        })
+        .try_reduce(
+            || vec![(0.0, 0.0); pairs.len()],
+            |a, b| {
+                Ok(a.iter()
+                    .zip(b)
+                    .map(|(p, q)| (p.0 + q.0, p.1 + q.1))
+                    .collect())
+            },
+        )?;
+    Ok(sums
+        .into_iter()
+        .enumerate()
+        .map(|(k, (s, n))| {
+            let found = slots_e[k].is_some() && slots_a[k].is_some();
+            found.then(|| 10.0 * (s / n).log10())
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -98,6 +98,7 @@ impl Registry {
                 passes::canonicalize::INFO,
                 passes::collapse_reshapes::INFO,
                 passes::dce::INFO,
+                passes::equalize::INFO,
                 passes::fold_batchnorm::INFO,
                 passes::fold_bias_add::INFO,
                 passes::fold_channel_scale::INFO,

@@ -74,10 +74,16 @@ pub struct QuantizeArgs {
           value_parser = |s: &str| s.parse::<tmlc::passes::calibrate::Method>())]
     pub calibration_method: tmlc::passes::calibrate::Method,
     /// Shift each int8 layer's bias by the mean error of its outputs on the
-    /// calibration data.
-    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set,
+    /// calibration data (needs --calibration; ignored with --ranges).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
           requires = "quantize")]
     pub bias_correction: bool,
+    /// Cross-layer equalization before quantizing: balance the per-channel
+    /// weight ranges of conv / fully_connected pairs joined by relu or
+    /// pooling (helps min/max and mse ranges, see docs/quantization.md).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set,
+          requires = "quantize")]
+    pub equalize: bool,
     /// Dtype of the compiled model's inputs and outputs: `float` (quantized
     /// inside the model) or `int8` (with the calibrated parameters, printed
     /// in the header).

@@ -7,7 +7,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use tmlc::ir::Graph;
 use tmlc::passes::calibrate::{CalibrationData, Ranges};
-use tmlc::passes::passes::quantize::Quantize;
+use tmlc::passes::passes::equalize::Equalize;
+use tmlc::passes::passes::quantize::{Quantize, Sensitivity};
 use tmlc::passes::{PassContext, Pipeline, Registry, DEFAULT_PIPELINE};
 use tmlc::{c_identifier, read_tensor, stem, CompileOptions, Error};
 
@@ -36,12 +37,16 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
     opts.pipeline =
         Pipeline::parse(&a.passes, &Registry::builtin())?.reaching(tmlc::ir::Phase::Canonical);
     let q = &a.quantize;
+    if q.equalize {
+        opts.pipeline = opts.pipeline.then(Equalize::default());
+    }
     opts.quantize = q.quantize.map(|kind| match kind {
         QuantizeKind::Int8 => Quantize {
             method: q.calibration_method,
             bias_correction: q.bias_correction,
             io: q.io_dtype,
             keep_float: q.keep_float.clone(),
+            sensitivity: a.report,
         },
     });
     if opts.quantize.is_some()
@@ -65,6 +70,10 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         },
         e => e,
     })?;
+    let mut art = art;
+    if let Some(s) = cx.get::<Sensitivity>() {
+        art.report.annotate_sqnr(&s.layers, &s.outputs);
+    }
     tmlc::write_c(&art, &c_path)?;
     if a.report {
         let text = match a.report_format {

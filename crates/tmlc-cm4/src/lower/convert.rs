@@ -1,5 +1,6 @@
-//! `quantize` (from f32, or a 16-bit requantisation) and `dequantize`
-//! (16- and 32-bit operands); 8-bit operands are `lookup` tables by now.
+//! `quantize` (from f32, or a 16-bit requantisation) and `dequantize`;
+//! an 8-bit requantisation is a `lookup` table by now, and so is the
+//! dequantisation of a large 8-bit tensor.
 
 use super::{CType, Cx, Layer, Node, R};
 use crate::kernels::convert::{int_kind, Dequantize, QuantizeF32, RequantInt};
@@ -86,9 +87,6 @@ impl<'g> Cx<'g> {
             .quant
             .as_ref()
             .ok_or_else(|| nd.unsupported("unquantized operand"))?;
-        if matches!(xt.dtype, DType::I8 | DType::U8) && q.is_per_tensor() {
-            return Err(nd.unsupported_for(xt.dtype, TABULATED));
-        }
         let kind = int_kind(xt.dtype).ok_or_else(|| nd.unsupported_for(xt.dtype, ""))?;
         if xt.dtype.size() == 4 {
             l.in_place.push(0);

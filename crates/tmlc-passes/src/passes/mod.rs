@@ -4,6 +4,7 @@ pub mod cancel_transposes;
 pub mod canonicalize;
 pub mod collapse_reshapes;
 pub mod dce;
+pub mod equalize;
 pub mod fold_batchnorm;
 pub mod fold_bias_add;
 pub mod fold_channel_scale;

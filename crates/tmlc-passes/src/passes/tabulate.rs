@@ -4,7 +4,9 @@
 //! Tabulated: the unary element-wise ops (relu, relu6, clip, leaky_relu,
 //! sigmoid, tanh, hard_swish) on a per-tensor quantized i8 or u8 operand,
 //! `quantize` (requantize) from such an operand to a per-tensor quantized
-//! type, and `dequantize` from such an operand. The table is computed by
+//! type, and `dequantize` from such an operand of at least 1,024 elements
+//! (its f32 table takes 1 KB; a smaller tensor is dequantized by
+//! arithmetic, one multiply per element, in less flash). The table is computed by
 //! the reference interpreter on all 256 operand values, so the rewrite is
 //! exact by construction. An op the interpreter rejects (a Prepare-time
 //! precondition TFLite Micro also refuses) fails the pass with the
@@ -35,7 +37,7 @@ fn tabulable(op: &Op, x: &TensorType, y: &TensorType) -> bool {
         && match op {
             Op::Lookup => false,
             Op::Quantize(_) => y.qparams().is_some(),
-            Op::Dequantize => true,
+            Op::Dequantize => x.numel() >= 1024,
             op => op.family() == OpFamily::Unary && y.dtype == DType::I8 && y.qparams().is_some(),
         }
 }

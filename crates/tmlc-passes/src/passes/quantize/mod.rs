@@ -71,7 +71,7 @@ impl std::fmt::Display for IoDtype {
 }
 
 /// The `quantize` pass.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Quantize {
     /// How observed values become ranges (when the context has no ranges).
     pub method: Method,
@@ -82,6 +82,35 @@ pub struct Quantize {
     pub io: IoDtype,
     /// Layers (result names) left in f32.
     pub keep_float: Vec<String>,
+    /// Measure the SQNR of every int8 layer and output against the float
+    /// graph on the calibration data, left in the context as
+    /// [`Sensitivity`].
+    pub sensitivity: bool,
+}
+
+impl Default for Quantize {
+    /// Percentile ranges and bias correction (the best SQNR on the
+    /// measured models, `docs/quantization.md`), float I/O.
+    fn default() -> Self {
+        Quantize {
+            method: Method::default(),
+            bias_correction: true,
+            io: IoDtype::Float,
+            keep_float: Vec::new(),
+            sensitivity: false,
+        }
+    }
+}
+
+/// How much each int8 layer and each graph output lost to quantization:
+/// SQNR in dB of the layer's (dequantized) result against the float
+/// graph's value on the calibration data. Lower is worse.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sensitivity {
+    /// `(int8 layer result name, SQNR dB)`, in execution order.
+    pub layers: Vec<(String, f64)>,
+    /// `(graph output name, SQNR dB)`.
+    pub outputs: Vec<(String, f64)>,
 }
 
 /// Registry entry.
@@ -93,6 +122,10 @@ pub const INFO: PassInfo = PassInfo {
         ("bias-correction", "true or false"),
         ("io", "float or int8 graph inputs and outputs"),
         ("keep-float", "layers left in f32, separated by `:`"),
+        (
+            "sensitivity",
+            "measure each int8 layer's SQNR against float (true or false)",
+        ),
     ],
     build: |o| {
         let d = Quantize::default();
@@ -106,6 +139,7 @@ pub const INFO: PassInfo = PassInfo {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
+            sensitivity: o.get("sensitivity", d.sensitivity)?,
         }))
     },
 };
@@ -125,6 +159,7 @@ impl Pass for Quantize {
             ("bias-correction", self.bias_correction.to_string()),
             ("io", self.io.to_string()),
             ("keep-float", self.keep_float.join(":")),
+            ("sensitivity", self.sensitivity.to_string()),
         ]
     }
 
@@ -181,6 +216,15 @@ impl Pass for Quantize {
         if self.io == IoDtype::Int8 {
             int8_io(g).map_err(failed)?;
         }
+        if self.sensitivity {
+            match cx.get::<CalibrationData>() {
+                Some(data) => {
+                    let s = sensitivity(&float, g, data, &layers)?;
+                    cx.insert(s);
+                }
+                None => cx.report(INFO.name, "no calibration data: no sensitivity measured"),
+            }
+        }
         Ok(Changed::Yes)
     }
 }
@@ -232,6 +276,50 @@ fn insert_qdq(
         layers.insert(qname, name);
     }
     Ok(layers)
+}
+
+/// The SQNR of the int8 layers of `g` (named in `layers`, by float name)
+/// and of its outputs against `float`.
+fn sensitivity(
+    float: &Graph,
+    g: &Graph,
+    data: &CalibrationData,
+    layers: &BTreeMap<String, String>,
+) -> Result<Sensitivity, PassError> {
+    let order = g.topo_order().map_err(|_| failed("graph has a cycle"))?;
+    let int8_layers: Vec<(String, String)> = order
+        .into_iter()
+        .filter_map(|n| {
+            let r = g.node(n).result;
+            let name = &g.value(r).name;
+            let arithmetic = !matches!(
+                g.node(n).op.family(),
+                OpFamily::Movement | OpFamily::Convert
+            );
+            let f = layers.get(name).filter(|_| arithmetic)?;
+            Some((name.clone(), f.clone()))
+        })
+        .collect();
+    let outputs: Vec<(String, String)> = g
+        .outputs()
+        .iter()
+        .zip(float.outputs())
+        .map(|(&q, &f)| (g.value(q).name.clone(), float.value(f).name.clone()))
+        .collect();
+    let all: Vec<(String, String)> = int8_layers.iter().chain(&outputs).cloned().collect();
+    let db = crate::calibrate::sqnr(float, g, data, &all).map_err(failed)?;
+    let (l, o) = db.split_at(int8_layers.len());
+    let named = |pairs: &[(String, String)], db: &[Option<f64>]| -> Vec<(String, f64)> {
+        pairs
+            .iter()
+            .zip(db)
+            .filter_map(|((q, _), d)| Some((q.clone(), (*d)?)))
+            .collect()
+    };
+    Ok(Sensitivity {
+        layers: named(&int8_layers, l),
+        outputs: named(&outputs, o),
+    })
 }
 
 /// Makes the graph's inputs and outputs int8: an f32 input read only by

@@ -1,0 +1,338 @@
+#![allow(clippy::panic, clippy::unwrap_used)] // tests fail by panicking
+
+//! Post-training quantization measured on real data: the digits models of
+//! `tests/models/digits` (float ONNX and float TFLite, made by
+//! `scripts/make_digits_models.py`), quantized by tmlc with the 200
+//! calibration images and evaluated on the 500 test images.
+//!
+//! For each model and frontend, with the default settings: the generated C
+//! on the host and on the emulated Cortex-M4 gives exactly the reference
+//! interpreter's logits on every test image; top-1 is within 1 point of
+//! the float model's; the logits' SQNR against the float model is at least
+//! that of the TFLite converter's and onnxruntime's `quantize_static`
+//! (figures in `reference.json`); the constants take at most 35% of the
+//! float model's bytes. The figures are printed (`--nocapture`).
+//!
+//! `TMLC_QUANT_TABLE=1` also prints the table of every calibration method
+//! with and without bias correction (interpreter and host C), and the
+//! instructions per inference of the float and int8 C under qemu; that is
+//! the table of `docs/quantization.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tmlc::cm4::Artifacts;
+use tmlc::ir::{Graph, Tensor, TensorData};
+use tmlc::passes::calibrate::{CalibrationData, Method};
+use tmlc::passes::passes::equalize::Equalize;
+use tmlc::passes::passes::quantize::Quantize;
+use tmlc::passes::PassContext;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn digits() -> PathBuf {
+    repo().join("tests/models/digits")
+}
+
+fn npy<T: npyz::Deserialize>(name: &str) -> Vec<T> {
+    let bytes = std::fs::read(digits().join(name)).unwrap();
+    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
+}
+
+fn reference(model: &str, key: &str) -> f64 {
+    let p = digits().join("reference.json");
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    j["models"][model][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("reference.json has no {model}.{key}"))
+}
+
+/// The samples of `file` for `g`'s input.
+fn samples(g: &Graph, file: &str) -> Vec<Vec<Tensor>> {
+    tmlc::read_calibration(g, &[(None, digits().join(file))]).unwrap()
+}
+
+/// 10 * log10(sum f^2 / sum (f - q)^2).
+fn sqnr(f: &[f32], q: &[f32]) -> f64 {
+    let s: f64 = f.iter().map(|&x| f64::from(x).powi(2)).sum();
+    let n: f64 = f
+        .iter()
+        .zip(q)
+        .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+        .sum();
+    10.0 * (s / n.max(1e-30)).log10()
+}
+
+fn top1(logits: &[f32], labels: &[i64]) -> f64 {
+    let hits = logits
+        .chunks_exact(10)
+        .zip(labels)
+        .filter(|(l, &y)| {
+            let best = (0..10).fold(0, |b, i| if l[i] > l[b] { i } else { b });
+            best as i64 == y
+        })
+        .count();
+    hits as f64 / labels.len() as f64
+}
+
+/// The model compiled with `quantize` (float when `None`), after
+/// `equalize` if asked; the lowered graph, the artifacts and the quantize
+/// pass's wall time (calibration included).
+fn build_with(path: &Path, quantize: Option<Quantize>, equalize: bool) -> (Graph, Artifacts, f64) {
+    let mut g = tmlc::load_model(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = tmlc::CompileOptions::new("digits");
+    opts.header_file_name = "model.h".into();
+    opts.verify_each = true;
+    opts.quantize = quantize;
+    if equalize {
+        opts.pipeline = opts.pipeline.then(Equalize::default());
+    }
+    let mut cx = PassContext::new(true);
+    cx.insert(CalibrationData::new(samples(&g, "calib.npy")));
+    let art = tmlc::compile_with(&mut g, &opts, &mut cx).unwrap_or_else(|e| panic!("{e}"));
+    let calibration = cx
+        .runs
+        .iter()
+        .find(|r| r.pass == "quantize")
+        .map_or(0.0, |r| r.time.as_secs_f64());
+    (g, art, calibration)
+}
+
+fn build(path: &Path, quantize: Option<Quantize>) -> (Graph, Artifacts, f64) {
+    build_with(path, quantize, false)
+}
+
+/// The logits of `g` on every test image, by the interpreter.
+fn interp_logits(g: &Graph, test: &[Vec<Tensor>]) -> Vec<f32> {
+    let mut out = Vec::new();
+    for s in test {
+        let r = tmlc::interp::run(g, s).unwrap_or_else(|e| panic!("{e}"));
+        match &r[0].data {
+            TensorData::F32(v) => out.extend(v),
+            d => panic!("logits are {:?}", d.dtype()),
+        }
+    }
+    out
+}
+
+/// The logits of the generated C on every test image (one build, one
+/// run), on `target` (`host` or `m4`).
+fn c_logits(art: &Artifacts, test: &[Vec<Tensor>], target: &str, tag: &str) -> Vec<f32> {
+    let dir = std::env::temp_dir().join(format!("tmlc-digits-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.c"), &art.c).unwrap();
+    std::fs::write(dir.join("model.h"), &art.h).unwrap();
+    let input: Vec<u8> = test.iter().flat_map(|s| s[0].data.to_le_bytes()).collect();
+    let (inp, out) = (dir.join("in.bin"), dir.join(format!("out-{target}.bin")));
+    std::fs::write(&inp, input).unwrap();
+    let r = Command::new("bash")
+        .arg(repo().join("harness/run-model.sh"))
+        .args([
+            dir.as_os_str(),
+            "digits".as_ref(),
+            inp.as_os_str(),
+            out.as_os_str(),
+            target.as_ref(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "{tag} on {target}: {}{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Instructions per inference of the C under qemu (`--count`).
+fn instructions(art: &Artifacts, test: &[Vec<Tensor>], tag: &str) -> u64 {
+    let dir = std::env::temp_dir().join(format!("tmlc-digits-count-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.c"), &art.c).unwrap();
+    std::fs::write(dir.join("model.h"), &art.h).unwrap();
+    let inp = dir.join("in.bin");
+    std::fs::write(&inp, test[0][0].data.to_le_bytes()).unwrap();
+    let r = Command::new("bash")
+        .arg(repo().join("harness/run-model.sh"))
+        .args([
+            dir.as_os_str(),
+            "digits".as_ref(),
+            inp.as_os_str(),
+            dir.join("out.bin").as_os_str(),
+        ])
+        .args(["m4", "--count"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        r.status.success(),
+        "{tag}: {text}{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("insns_per_inference=")?.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {text}"))
+}
+
+struct Figures {
+    top1: f64,
+    sqnr: f64,
+}
+
+fn figures(logits: &[f32], float: &[f32], labels: &[i64]) -> Figures {
+    Figures {
+        top1: top1(logits, labels),
+        sqnr: sqnr(float, logits),
+    }
+}
+
+/// The acceptance checks for `model` through `frontend` (`onnx`,
+/// `tflite`), default settings.
+fn check(model: &str, frontend: &str) {
+    let path = digits().join(format!("{model}.{frontend}"));
+    let labels: Vec<i64> = npy("test_y.npy");
+    let float: Vec<f32> = npy(&format!("{model}_float_logits.npy"));
+    let (fg, fart, _) = build(&path, None);
+    let test = samples(&fg, "test_x.npy");
+    let f = figures(&interp_logits(&fg, &test), &float, &labels);
+    let (g, art, secs) = build(&path, Some(Quantize::default()));
+    let tag = format!("{model}.{frontend}");
+    let reference = interp_logits(&g, &test);
+    for target in ["host", "m4"] {
+        let c = c_logits(&art, &test, target, &tag);
+        assert!(
+            c == reference,
+            "{tag}: the C on {target} differs from the interpreter"
+        );
+    }
+    let q = figures(&reference, &float, &labels);
+    let (tfl, ort) = (
+        reference_figures(model, "tflite_int8"),
+        reference_figures(model, "ort_qdq"),
+    );
+    let ratio = art.report.total_weight_bytes as f64 / fart.report.total_weight_bytes as f64;
+    println!(
+        "{tag}: float top-1 {:.3}; tmlc int8 top-1 {:.3}, SQNR {:.2} dB (C bit-exact on host and m4); \
+         TFLite converter {:.3} / {:.2} dB; onnxruntime quantize_static {:.3} / {:.2} dB; \
+         constants {} of {} bytes ({:.1}%); calibration {secs:.2} s",
+        f.top1, q.top1, q.sqnr, tfl.top1, tfl.sqnr, ort.top1, ort.sqnr,
+        art.report.total_weight_bytes, fart.report.total_weight_bytes, 100.0 * ratio
+    );
+    assert!(
+        q.top1 >= f.top1 - 0.01,
+        "{tag}: top-1 {} vs float {}",
+        q.top1,
+        f.top1
+    );
+    assert!(
+        q.sqnr >= tfl.sqnr && q.sqnr >= ort.sqnr,
+        "{tag}: SQNR {} below a reference",
+        q.sqnr
+    );
+    assert!(
+        ratio <= 0.35,
+        "{tag}: constants are {:.1}% of float's",
+        100.0 * ratio
+    );
+}
+
+fn reference_figures(model: &str, which: &str) -> Figures {
+    Figures {
+        top1: reference(model, &format!("{which}_top1")),
+        sqnr: reference(model, &format!("{which}_sqnr_db")),
+    }
+}
+
+#[test]
+fn digits_cnn_onnx() {
+    check("digits_cnn", "onnx");
+}
+
+#[test]
+fn digits_cnn_tflite() {
+    check("digits_cnn", "tflite");
+}
+
+#[test]
+fn digits_dw_onnx() {
+    check("digits_dw", "onnx");
+}
+
+#[test]
+fn digits_dw_tflite() {
+    check("digits_dw", "tflite");
+}
+
+/// The table of `docs/quantization.md` (opt-in: `TMLC_QUANT_TABLE=1`):
+/// every calibration method, with and without bias correction and
+/// cross-layer equalization, on both models (ONNX); top-1 and SQNR from
+/// the C on the host (checked equal to the interpreter), and instructions
+/// per inference of the float and default int8 C under qemu.
+#[test]
+fn quantization_table() {
+    if std::env::var_os("TMLC_QUANT_TABLE").is_none() {
+        println!("skipped: set TMLC_QUANT_TABLE=1 to print the quantization table");
+        return;
+    }
+    let labels: Vec<i64> = npy("test_y.npy");
+    for model in ["digits_cnn", "digits_dw"] {
+        let path = digits().join(format!("{model}.onnx"));
+        let float: Vec<f32> = npy(&format!("{model}_float_logits.npy"));
+        let (fg, fart, _) = build(&path, None);
+        let test = samples(&fg, "test_x.npy");
+        let f = figures(&c_logits(&fart, &test, "host", model), &float, &labels);
+        println!(
+            "| {model} | float (tmlc C) | {:.1} | - | {} |",
+            100.0 * f.top1,
+            fart.report.total_weight_bytes
+        );
+        for which in ["tflite_int8", "ort_qdq"] {
+            let r = reference_figures(model, which);
+            println!(
+                "| {model} | {which} | {:.1} | {:.2} | - |",
+                100.0 * r.top1,
+                r.sqnr
+            );
+        }
+        for method in [Method::MinMax, Method::Percentile(99.99), Method::Mse] {
+            for (bias_correction, equalize) in
+                [(false, false), (true, false), (false, true), (true, true)]
+            {
+                let q = Quantize {
+                    method,
+                    bias_correction,
+                    ..Quantize::default()
+                };
+                let (g, art, secs) = build_with(&path, Some(q), equalize);
+                let c = c_logits(&art, &test, "host", model);
+                assert!(
+                    c == interp_logits(&g, &test),
+                    "{model}: C differs from the interpreter"
+                );
+                let m = figures(&c, &float, &labels);
+                println!(
+                    "| {model} | tmlc {method}{}{} | {:.1} | {:.2} | {} | {secs:.2} s |",
+                    if bias_correction { " +bias-corr" } else { "" },
+                    if equalize { " +equalize" } else { "" },
+                    100.0 * m.top1,
+                    m.sqnr,
+                    art.report.total_weight_bytes
+                );
+            }
+        }
+        let (_, art, _) = build(&path, Some(Quantize::default()));
+        println!(
+            "{model}: instructions per inference on the emulated Cortex-M4: float {}, int8 {}",
+            instructions(&fart, &test, &format!("{model}-f")),
+            instructions(&art, &test, &format!("{model}-q"))
+        );
+    }
+}
