@@ -106,7 +106,9 @@ impl Report {
             ]);
             if sqnr {
                 let db = l.sqnr_db.map_or_else(|| "-".into(), |d| format!("{d:.1}"));
-                rows.last_mut().map(|r| r.push(db));
+                if let Some(r) = rows.last_mut() {
+                    r.push(db);
+                }
             }
         }
         let cols = head.len();
