@@ -25,6 +25,7 @@ use tmlc::ir::{Graph, Tensor, TensorData};
 use tmlc::passes::calibrate::{CalibrationData, Method};
 use tmlc::passes::passes::equalize::Equalize;
 use tmlc::passes::passes::quantize::Quantize;
+use tmlc::passes::passes::quantize_weights::QuantizeWeights;
 use tmlc::passes::PassContext;
 
 fn repo() -> PathBuf {
@@ -248,6 +249,69 @@ fn reference_figures(model: &str, which: &str) -> Figures {
     Figures {
         top1: reference(model, &format!("{which}_top1")),
         sqnr: reference(model, &format!("{which}_sqnr_db")),
+    }
+}
+
+/// Float outputs agree within 1e-5 relative (1e-6 absolute).
+fn float_close(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-5 * y.abs().max(x.abs()) + 1e-6)
+}
+
+/// Weight-only int8 (`--quantize int8-weights`) and TFLite's dynamic-range
+/// ("hybrid") models, which import as weight-only layers: the C on the
+/// host and the M4 agrees with the interpreter (float tolerance), and the
+/// flash for constants shrinks. TFLite's hybrid kernels quantize the
+/// activations at run time where tmlc keeps them f32, so against the
+/// TFLite interpreter the outputs agree to the activation quantization
+/// error only (SQNR printed, at least 30 dB asserted).
+#[test]
+fn weight_only_int8() {
+    let labels: Vec<i64> = npy("test_y.npy");
+    for model in ["digits_cnn", "digits_dw"] {
+        let float: Vec<f32> = npy(&format!("{model}_float_logits.npy"));
+        let path = digits().join(format!("{model}.onnx"));
+        let (_, fart, _) = build(&path, None);
+        let mut g = tmlc::load_model(&path).unwrap();
+        let mut opts = tmlc::CompileOptions::new("digits");
+        opts.header_file_name = "model.h".into();
+        opts.pipeline = opts.pipeline.then(QuantizeWeights);
+        let art = tmlc::compile(&mut g, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let test = samples(&g, "test_x.npy");
+        let reference = interp_logits(&g, &test);
+        for target in ["host", "m4"] {
+            let c = c_logits(&art, &test, target, &format!("{model}-w8"));
+            assert!(
+                float_close(&c, &reference),
+                "{model} int8-weights on {target}"
+            );
+        }
+        let f = figures(&reference, &float, &labels);
+        println!(
+            "{model} int8-weights: top-1 {:.3}, SQNR {:.2} dB, constants {} of {} bytes",
+            f.top1, f.sqnr, art.report.total_weight_bytes, fart.report.total_weight_bytes
+        );
+        assert!(art.report.total_weight_bytes * 2 < fart.report.total_weight_bytes);
+
+        let hybrid = digits().join(format!("{model}_tflite_hybrid.tflite"));
+        let (g, art, _) = build(&hybrid, None);
+        let tflite: Vec<f32> = npy(&format!("{model}_tflite_hybrid_out.npy"));
+        let test = &test[..tflite.len() / 10];
+        let reference = interp_logits(&g, test);
+        let c = c_logits(&art, test, "host", &format!("{model}-hybrid"));
+        assert!(float_close(&c, &reference), "{model} hybrid on the host");
+        let worst = reference
+            .iter()
+            .zip(&tflite)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        let db = sqnr(&tflite, &reference);
+        println!(
+            "{model} TFLite hybrid: against the TFLite interpreter SQNR {db:.2} dB, largest difference {worst:.4}"
+        );
+        assert!(db >= 30.0, "{model} hybrid: SQNR {db} against TFLite");
     }
 }
 

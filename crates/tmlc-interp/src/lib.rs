@@ -386,6 +386,21 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
         _ => {}
     }
     let f = form(op, x, out)? == Form::F32;
+    // Weight-only quantization: the f32 op on the dequantized weights.
+    let dequantized;
+    let mut hybrid = Vec::new();
+    let operands = match operands.get(1) {
+        Some(w) if f && op.family() == OpFamily::Weighted && w.ty.quant.is_some() => {
+            dequantized = Tensor {
+                ty: TensorType::new(DType::F32, w.ty.shape.clone()),
+                data: quantized::dequantize(w)?,
+            };
+            hybrid.extend_from_slice(operands);
+            hybrid[1] = &dequantized;
+            &hybrid[..]
+        }
+        _ => operands,
+    };
     match op {
         Op::Conv2d(a) if f => float::conv2d(a, operands, out),
         Op::Conv2d(a) => quantized::conv2d(a, operands, out),

@@ -467,8 +467,17 @@ fn infer_dtype(op: &Op, ins: &[&TensorType]) -> Result<(DType, Option<Quant>), S
             if ins.iter().all(|t| is_f32(t)) {
                 return Ok((DType::F32, None));
             }
-            per_tensor_qi8(x, "input")?;
             let w = ins[1];
+            // Weight-only quantization: f32 activations and bias, int8
+            // weights (symmetric, per tensor or per output channel).
+            let q8_weights = w.dtype == DType::I8
+                && w.quant.as_ref().is_some_and(|q| {
+                    (q.axis.is_none() || q.axis == Some(0)) && q.zero_point.iter().all(|&z| z == 0)
+                });
+            if is_f32(x) && q8_weights && ins.get(2).map_or(true, |b| is_f32(b)) {
+                return Ok((DType::F32, None));
+            }
+            per_tensor_qi8(x, "input")?;
             match &w.quant {
                 Some(q) if w.dtype == DType::I8 && (q.axis.is_none() || q.axis == Some(0)) => {
                     if q.zero_point.iter().any(|&z| z != 0) {

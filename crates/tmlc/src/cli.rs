@@ -64,10 +64,12 @@ pub struct QuantizeArgs {
     /// Quantize a float model after the pipeline: `int8` gives int8 weights
     /// (symmetric, per output channel) and int8 activations (asymmetric,
     /// per tensor) from calibration data (--calibration) or saved ranges
-    /// (--ranges). Already-quantized models need nothing.
+    /// (--ranges); `int8-weights` only makes the conv / fully-connected
+    /// weights int8 (activations stay float; no calibration needed).
+    /// Already-quantized models need nothing.
     #[arg(long, value_enum, value_name = "KIND")]
     pub quantize: Option<QuantizeKind>,
-    /// How observed activations become ranges: `minmax`, `percentile`
+    /// How observed activations become ranges (int8): `minmax`, `percentile`
     /// (99.99th; `percentile:P` for another), or `mse` (the clipping range
     /// with the least quantization error).
     #[arg(long, value_name = "METHOD", default_value = "percentile", requires = "quantize",
@@ -101,6 +103,8 @@ pub struct QuantizeArgs {
 pub enum QuantizeKind {
     /// int8 weights and activations.
     Int8,
+    /// int8 weights, float activations.
+    Int8Weights,
 }
 
 /// Where calibration data and ranges come from (the main job and `opt`,

@@ -9,6 +9,7 @@ use tmlc::ir::Graph;
 use tmlc::passes::calibrate::{CalibrationData, Ranges};
 use tmlc::passes::passes::equalize::Equalize;
 use tmlc::passes::passes::quantize::{Quantize, Sensitivity};
+use tmlc::passes::passes::quantize_weights::QuantizeWeights;
 use tmlc::passes::{PassContext, Pipeline, Registry, DEFAULT_PIPELINE};
 use tmlc::{c_identifier, read_tensor, stem, CompileOptions, Error};
 
@@ -40,23 +41,24 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
     if q.equalize {
         opts.pipeline = opts.pipeline.then(Equalize::default());
     }
-    opts.quantize = q.quantize.map(|kind| match kind {
-        QuantizeKind::Int8 => Quantize {
-            method: q.calibration_method,
-            bias_correction: q.bias_correction,
-            io: q.io_dtype,
-            keep_float: q.keep_float.clone(),
-            sensitivity: a.report,
-        },
-    });
-    if opts.quantize.is_some()
-        && a.calibration.calibration.is_empty()
-        && a.calibration.ranges.is_none()
-    {
-        return Err(Error::Usage {
-            path: model.display().to_string(),
-            message: "--quantize needs calibration data (--calibration DATA) or saved ranges (--ranges FILE)".into(),
-        });
+    match q.quantize {
+        Some(QuantizeKind::Int8) => {
+            opts.quantize = Some(Quantize {
+                method: q.calibration_method,
+                bias_correction: q.bias_correction,
+                io: q.io_dtype,
+                keep_float: q.keep_float.clone(),
+                sensitivity: a.report,
+            });
+            if a.calibration.calibration.is_empty() && a.calibration.ranges.is_none() {
+                return Err(Error::Usage {
+                    path: model.display().to_string(),
+                    message: "--quantize int8 needs calibration data (--calibration DATA) or saved ranges (--ranges FILE)".into(),
+                });
+            }
+        }
+        Some(QuantizeKind::Int8Weights) => opts.pipeline = opts.pipeline.then(QuantizeWeights),
+        None => {}
     }
     let mut cx = PassContext::new(opts.verify_each);
     prepare_calibration(&g, &a.calibration, &mut cx)?;

@@ -57,6 +57,19 @@ kernel_args! {
         hi: f32,
     }
 
+    /// `tmlc_conv_f32_w8`: f32 activations, int8 weights with a scale per
+    /// output channel.
+    struct ConvF32W8 = "tmlc_conv_f32_w8" {
+        x: Arg,
+        geo: ConvGeometry,
+        wts: Arg,
+        wscale: Arg,
+        bias: Arg,
+        y: Arg,
+        lo: f32,
+        hi: f32,
+    }
+
     /// `tmlc_conv_s8`: im2col rows of `kpad` bytes into `col`, then the
     /// matrix product.
     struct ConvS8 = "tmlc_conv_s8" {

@@ -34,6 +34,21 @@ kernel_args! {
         hi: f32,
     }
 
+    /// `tmlc_fc_f32_w8`: f32 activations, int8 weights with a scale per
+    /// output channel.
+    struct FcF32W8 = "tmlc_fc_f32_w8" {
+        x: Arg,
+        rows: usize,
+        k: usize,
+        wts: Arg,
+        wscale: Arg,
+        bias: Arg,
+        n: usize,
+        y: Arg,
+        lo: f32,
+        hi: f32,
+    }
+
     /// `tmlc_matmul_f32`.
     struct MatMulF32 = "tmlc_matmul_f32" {
         a: Arg,

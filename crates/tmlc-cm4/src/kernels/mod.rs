@@ -89,8 +89,12 @@ kernel_registry! {
     Dequantize = "dequantize.c", deps [], math false;
     /// float convolution.
     ConvF32 = "conv_f32.c", deps [], math false;
+    /// float convolution with int8 weights (weight-only quantization).
+    ConvF32W8 = "conv_f32_w8.c", deps [], math false;
     /// float fully connected.
     FcF32 = "fc_f32.c", deps [], math false;
+    /// float fully connected with int8 weights (weight-only quantization).
+    FcF32W8 = "fc_f32_w8.c", deps [], math false;
     /// float batched matmul.
     MatMulF32 = "matmul_f32.c", deps [], math false;
     /// float add / sub / mul / div (broadcast).

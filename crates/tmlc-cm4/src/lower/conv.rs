@@ -2,10 +2,11 @@
 //! input channel per group) -> `tmlc_dwconv_s8`; 1x1 without padding or
 //! groups -> `tmlc_conv1x1_s8` (a matrix product); anything else ->
 //! `tmlc_conv_s8` (im2col into a scratch of 2 rows, then the matrix
-//! product). f32 -> `tmlc_conv_f32`.
+//! product). f32 -> `tmlc_conv_f32`; f32 with int8 weights ->
+//! `tmlc_conv_f32_w8`.
 
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
-use crate::kernels::conv::{Conv1x1S8, ConvF32, ConvGeometry, ConvS8, DwConvS8};
+use crate::kernels::conv::{Conv1x1S8, ConvF32, ConvF32W8, ConvGeometry, ConvS8, DwConvS8};
 use crate::kernels::{Arg, Kernel};
 use crate::pack::{fold_input_offset, pack_conv, pack_depthwise};
 use tmlc_ir::prepare;
@@ -49,6 +50,27 @@ impl<'g> Cx<'g> {
                     wts,
                     bias,
                     y,
+                    lo,
+                    hi,
+                },
+            );
+            return Ok(());
+        }
+        if nd.w8 {
+            l.kernel_desc = "conv_f32_w8".into();
+            let (wts, wscale) = self.w8_weights(nd, o)?;
+            let bias = self.f32_bias(nd, nd.ops.get(2).copied(), o);
+            let (lo, hi) = a.act.range();
+            let x = self.input(nd.ops[0], CType::F32);
+            l.call(
+                Kernel::ConvF32W8,
+                ConvF32W8 {
+                    x,
+                    geo,
+                    wts,
+                    wscale,
+                    bias,
+                    y: Arg::Out(CType::F32),
                     lo,
                     hi,
                 },

@@ -3,7 +3,7 @@
 //! multipliers and the requantisation arrays.
 
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
-use crate::kernels::dense::{FcF32, MatMulF32, MatMulS8, MmS8};
+use crate::kernels::dense::{FcF32, FcF32W8, MatMulF32, MatMulS8, MmS8};
 use crate::kernels::{Arg, Kernel, Requant};
 use crate::pack::{fast_requant_params, fold_input_offset, pack_mm};
 use tmlc_ir::arith::activation_range_i8;
@@ -113,6 +113,33 @@ impl<'g> Cx<'g> {
         }
     }
 
+    /// The int8 weights and per-output-channel f32 scales of a
+    /// weight-only quantized layer (`n` output channels), as constants.
+    pub(super) fn w8_weights(&mut self, nd: &Node<'_>, n: usize) -> R<(Arg, Arg)> {
+        let w = nd.ops[1];
+        let t = self.ty(w).clone();
+        let q = t
+            .quant
+            .as_ref()
+            .ok_or_else(|| nd.unsupported("unquantized weights"))?;
+        let data = match self.const_of(w) {
+            Some(tmlc_ir::TensorData::I8(d)) => d.clone(),
+            _ => return Err(nd.unsupported("weights that are not an int8 constant")),
+        };
+        let scales: Vec<f32> = (0..n).map(|c| q.scale_at(c)).collect();
+        let wc = self.add_const(
+            format!("{}_w", nd.pfx),
+            ConstData::I8(data),
+            format!("{}: int8 weights {:?}", nd.name, t.shape),
+        );
+        let sc = self.add_const(
+            format!("{}_wscale", nd.pfx),
+            ConstData::F32(scales),
+            format!("{}: weight scale per output channel", nd.name),
+        );
+        Ok((Arg::Const(wc, CType::I8), Arg::Const(sc, CType::F32)))
+    }
+
     pub(super) fn fully_connected(
         &mut self,
         nd: &Node<'g>,
@@ -140,6 +167,27 @@ impl<'g> Cx<'g> {
                     bias,
                     n: nout,
                     y,
+                    lo,
+                    hi,
+                },
+            );
+        } else if nd.w8 {
+            l.kernel_desc = "fc_f32_w8".into();
+            let (wts, wscale) = self.w8_weights(nd, nout)?;
+            let bias = self.f32_bias(nd, nd.ops.get(2).copied(), nout);
+            let (lo, hi) = a.act.range();
+            let x = self.input(nd.ops[0], CType::F32);
+            l.call(
+                Kernel::FcF32W8,
+                FcF32W8 {
+                    x,
+                    rows,
+                    k,
+                    wts,
+                    wscale,
+                    bias,
+                    n: nout,
+                    y: Arg::Out(CType::F32),
                     lo,
                     hi,
                 },

@@ -211,6 +211,9 @@ struct Node<'g> {
     all_f32: bool,
     /// The result is per-tensor quantized i8.
     q8: bool,
+    /// Weight-only quantization: f32 input and result, int8 weights
+    /// (operand 1).
+    w8: bool,
     /// Prefix of the layer's constant names (`l3`).
     pfx: String,
 }
@@ -429,6 +432,9 @@ impl<'g> Cx<'g> {
                 .all(|&v| self.ty(v).dtype == DType::F32)
                 && yt.dtype == DType::F32,
             q8: yt.is_qi8() && yt.quant.as_ref().is_some_and(|q| q.is_per_tensor()),
+            w8: node.op.family() == tmlc_ir::OpFamily::Weighted
+                && yt.dtype == DType::F32
+                && node.operands.get(1).is_some_and(|&w| self.ty(w).is_qi8()),
             pfx: format!("l{idx}"),
         };
         for &v in node.operands.iter().chain(std::iter::once(&y)) {

@@ -13,6 +13,7 @@ pub mod fold_pad;
 pub mod fuse_activation;
 pub mod fuse_qdq;
 pub mod quantize;
+pub mod quantize_weights;
 pub mod remove_identity;
 pub mod softmax_last_axis;
 pub mod tabulate;

@@ -29,7 +29,7 @@
 //! `NAME_q`.
 
 mod bias;
-mod plan;
+pub(crate) mod plan;
 
 use crate::calibrate::{calibrate, CalibrationData, Method, Ranges};
 use crate::passes::{dce::DeadCodeElimination, fuse_qdq::FuseQdq};

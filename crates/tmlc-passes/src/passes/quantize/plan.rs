@@ -89,7 +89,7 @@ pub fn plan(g: &Graph, ranges: &Ranges) -> Result<BTreeMap<ValueId, Quant>, Pass
 
 /// Symmetric int8 values and per-channel scales of `w` with `channels`
 /// rows: `scale[c] = max|w[c]| / 127` (1 for an all-zero row).
-fn per_channel(w: &[f32], channels: usize) -> (Vec<i8>, Vec<f32>) {
+pub(crate) fn per_channel(w: &[f32], channels: usize) -> (Vec<i8>, Vec<f32>) {
     let k = w.len() / channels.max(1);
     let mut q = Vec::with_capacity(w.len());
     let mut scales = Vec::with_capacity(channels);
