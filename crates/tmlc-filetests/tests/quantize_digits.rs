@@ -315,6 +315,46 @@ fn weight_only_int8() {
     }
 }
 
+/// After `canonicalize` the digits CNN (four BatchNorms, relus, a
+/// depthwise-separable block) is conv / pool / mean / fully_connected
+/// only: no standalone batch_norm, bias add, scale, activation or pad.
+/// Both frontends; the ONNX export writes three of its BatchNorms as a mul
+/// and an add and converts the input layout with reshapes.
+#[test]
+fn canonical_digits_cnn() {
+    for frontend in ["onnx", "tflite"] {
+        let mut g = tmlc::load_model(&digits().join(format!("digits_cnn.{frontend}"))).unwrap();
+        tmlc::passes::canonical_pipeline()
+            .run(&mut g, &mut PassContext::new(true))
+            .unwrap();
+        let ops: Vec<&str> = g
+            .topo_order()
+            .unwrap()
+            .iter()
+            .map(|&n| g.node(n).op.name())
+            .collect();
+        for op in [
+            "batch_norm",
+            "add",
+            "mul",
+            "relu",
+            "relu6",
+            "clip",
+            "pad",
+            "transpose",
+        ] {
+            assert!(!ops.contains(&op), "{frontend}: `{op}` is left: {ops:?}");
+        }
+        let text = tmlc::ir::print(&g);
+        let ir: String = text
+            .lines()
+            .filter(|l| !l.contains("= const "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        insta::assert_snapshot!(format!("canonical_digits_cnn_{frontend}"), ir);
+    }
+}
+
 #[test]
 fn digits_cnn_onnx() {
     check("digits_cnn", "onnx");

@@ -27,6 +27,42 @@
 //! float one is renamed `NAME_f` while the pass runs); a graph output keeps
 //! its name on the float value the graph returns, its int8 producer is
 //! `NAME_q`.
+//!
+//! Calibrating and quantizing a graph from a library (the ranges the
+//! calibration measured stay in the context, to be saved and given to a
+//! later run instead of the data):
+//!
+//! ```
+//! use tmlc_ir::{parse, DType, Tensor, TensorData, TensorType};
+//! use tmlc_passes::calibrate::{CalibrationData, Ranges};
+//! use tmlc_passes::passes::quantize::Quantize;
+//! use tmlc_passes::{PassContext, Pipeline};
+//!
+//! let mut g = parse(
+//!     "graph @m(%x: f32[1,4]) -> (%y) {
+//!        %w = const f32[2,4] [0.5, -1.0, 0.25, 2.0, 1.0, 1.0, -0.5, 0.0]
+//!        %b = const f32[2] [0.1, -0.2]
+//!        %y = fully_connected(%x, %w, %b) {act = relu} : f32[1,2]
+//!      }",
+//! )?;
+//! // 32 representative inputs, one tensor per graph input each.
+//! let samples = (0..32)
+//!     .map(|i| {
+//!         let v = (0..4).map(|k| ((i * 7 + k * 3) % 11) as f32 / 5.0 - 1.0).collect();
+//!         vec![Tensor { ty: TensorType::new(DType::F32, vec![1, 4]), data: TensorData::F32(v) }]
+//!     })
+//!     .collect();
+//! let mut cx = PassContext::new(true);
+//! cx.insert(CalibrationData::new(samples));
+//! Pipeline::new().then(Quantize::default()).run(&mut g, &mut cx)?;
+//!
+//! // An int8 fully_connected between a quantize and a dequantize.
+//! let ops: Vec<&str> = g.topo_order().unwrap().iter().map(|&n| g.node(n).op.name()).collect();
+//! assert_eq!(ops, ["quantize", "fully_connected", "dequantize"]);
+//! let ranges = cx.get::<Ranges>().expect("calibrated");
+//! assert_eq!(ranges.get("y").map(|r| r.min), Some(0.0)); // after the relu
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod bias;
 pub(crate) mod plan;
