@@ -13,10 +13,13 @@ Models (Keras 3 functional, logits out, no softmax):
 * ``digits_cnn``: Conv 3x3x16 (no bias) + BN + ReLU, Conv 3x3x32 + BN + ReLU,
   MaxPool 2x2, DepthwiseConv 3x3 + BN + ReLU, Conv 1x1x64 + BN + ReLU,
   GlobalAveragePool, Dense 10.
-* ``digits_dw``: MobileNet-style without BN: Conv 3x3x16 + ReLU6, then three
-  blocks DepthwiseConv 3x3 + ReLU6, Conv 1x1 (32, 48, 64) + ReLU6, the second
-  block's depthwise with stride 2 ('same' padding, so TF's asymmetric pad),
-  GlobalAveragePool, Dense 10.
+* ``digits_dw``: MobileNet-v1 style, no BN, plain (unbounded) ReLU, he_normal
+  kernels: Conv 3x3x32 + ReLU, then four blocks DepthwiseConv 3x3 + ReLU,
+  Conv 1x1 (64, 128, 128, 256) + ReLU, the second block's depthwise with
+  stride 2 ('same' padding, so TF's asymmetric pad), GlobalAveragePool,
+  Dense 10. 66,378 parameters, most in the pointwise convs. Meant to be the
+  harder model for int8 PTQ (wide per-channel depthwise weight ranges,
+  long-tailed activations).
 
 For each model M it writes into the output folder:
 
@@ -58,8 +61,11 @@ tf2onnx numbers and orders some initializers differently from run to run, so
 the exported ONNX graph is put in a canonical form (initializers in order of
 first use, counter-named ones renamed after their first consumer). Two runs
 with the same library versions on the same machine gave byte-identical
-files; other versions or CPUs may train slightly different models (and so
-give different figures).
+``.tflite``/``.npy`` files and reference.json; the ``.onnx`` files can still
+differ in tf2onnx's ``__N`` counter suffixes of some node names (not
+renamed, so as not to change already committed files), nothing else. Other
+versions or CPUs may train slightly different models (and so give
+different figures).
 """
 
 import argparse
@@ -90,6 +96,8 @@ from sklearn.datasets import load_digits
 from tensorflow.lite.python import schema_py_generated as tfl_schema
 
 SEED = 0
+# digits_dw: (pointwise width, depthwise stride) per depthwise-separable block
+DW_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 1)]
 OPSET = 13
 N_CALIB = 200
 N_TEST = 500
@@ -150,14 +158,23 @@ def build_cnn():
 
 
 def build_dw():
+    """MobileNet-v1 style without BatchNormalization and with unbounded ReLU,
+    meant to be the harder model for int8 post-training quantization: the
+    depthwise kernels' per-channel ranges spread widely (no BN to normalise
+    them) and the activations get long tails. Kernels use Keras' he_normal;
+    for DepthwiseConv2D Keras counts fan_in as 9 * channels, so those
+    kernels start small, which lets the per-channel ranges drift apart during
+    training (nothing is scaled by hand)."""
+    init = "he_normal"
     x = inp = keras.Input(shape=INPUT_SHAPE[1:], name=IN_NAME)
-    x = layers.Conv2D(16, 3, padding="same", name="conv1")(x)
-    x = layers.ReLU(max_value=6.0, name="relu6_1")(x)
-    for i, (ch, stride) in enumerate([(32, 1), (48, 2), (64, 1)], start=2):
-        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", name=f"dw{i}")(x)
-        x = layers.ReLU(max_value=6.0, name=f"relu6_dw{i}")(x)
-        x = layers.Conv2D(ch, 1, name=f"pw{i}")(x)
-        x = layers.ReLU(max_value=6.0, name=f"relu6_pw{i}")(x)
+    x = layers.Conv2D(32, 3, padding="same", kernel_initializer=init, name="conv1")(x)
+    x = layers.ReLU(name="relu1")(x)
+    for i, (ch, stride) in enumerate(DW_BLOCKS, start=2):
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same",
+                                   depthwise_initializer=init, name=f"dw{i}")(x)
+        x = layers.ReLU(name=f"relu_dw{i}")(x)
+        x = layers.Conv2D(ch, 1, kernel_initializer=init, name=f"pw{i}")(x)
+        x = layers.ReLU(name=f"relu_pw{i}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dense(10, name="fc")(x)
     return keras.Model(inp, x, name="digits_dw")
@@ -698,7 +715,7 @@ def main():
     print(f"split: calib {len(calib)}, test {len(test_x)}, train {len(train_x)}")
 
     res = {}
-    for build, epochs, lr, target in ((build_cnn, 60, 3e-3, 0.95), (build_dw, 80, 3e-3, 0.93)):
+    for build, epochs, lr, target in ((build_cnn, 60, 3e-3, 0.95), (build_dw, 80, 3e-3, 0.95)):
         seed_everything()
         model = build()
         acc = train(model, train_x, train_y, test_x, test_y, epochs, lr, target)
@@ -757,7 +774,7 @@ def main():
         print(f"{s:>8}  {f}")
     total = sum(files.values())
     print(f"{total:>8}  total")
-    assert all(s < 200_000 for s in files.values()) and total < 1_500_000
+    assert all(s < 600_000 for s in files.values()) and total < 3_000_000
 
 
 if __name__ == "__main__":

@@ -223,7 +223,7 @@ fn check(model: &str, frontend: &str) {
     println!(
         "{tag}: float top-1 {:.3}; tmlc int8 top-1 {:.3}, SQNR {:.2} dB (C bit-exact on host and m4); \
          TFLite converter {:.3} / {:.2} dB; onnxruntime quantize_static {:.3} / {:.2} dB; \
-         constants {} of {} bytes ({:.1}%); calibration {secs:.2} s",
+         constants {} of {} bytes ({:.1}%); quantize pass (calibration, bias correction) {secs:.2} s",
         f.top1, q.top1, q.sqnr, tfl.top1, tfl.sqnr, ort.top1, ort.sqnr,
         art.report.total_weight_bytes, fart.report.total_weight_bytes, 100.0 * ratio
     );

@@ -60,6 +60,13 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         Some(QuantizeKind::Int8Weights) => opts.pipeline = opts.pipeline.then(QuantizeWeights),
         None => {}
     }
+    let calibrating = !a.calibration.calibration.is_empty() || a.calibration.ranges.is_some();
+    if calibrating && q.quantize != Some(QuantizeKind::Int8) {
+        return Err(Error::Usage {
+            path: model.display().to_string(),
+            message: "--calibration and --ranges are for --quantize int8".into(),
+        });
+    }
     let mut cx = PassContext::new(opts.verify_each);
     prepare_calibration(&g, &a.calibration, &mut cx)?;
     let compiled = tmlc::compile_with(&mut g, &opts, &mut cx);
