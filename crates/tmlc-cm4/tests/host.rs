@@ -104,6 +104,7 @@ fn fully_connected_int8() {
             Op::FullyConnected(FullyConnectedAttrs {
                 keep_dims: false,
                 act: Activation::Relu,
+                ..Default::default()
             }),
             &[x, wt, bias],
             qt(0.08, -128),
@@ -374,6 +375,7 @@ fn float_ops() {
         Op::FullyConnected(FullyConnectedAttrs {
             keep_dims: false,
             act: Activation::None,
+            ..Default::default()
         }),
         &[r, fw],
         ft(),

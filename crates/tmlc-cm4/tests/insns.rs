@@ -113,6 +113,7 @@ fn insns_fully_connected() {
         Op::FullyConnected(FullyConnectedAttrs {
             keep_dims: false,
             act: Activation::None,
+            ..Default::default()
         }),
         &[x, w, bias],
         qt(0.1, 2),

@@ -83,6 +83,7 @@ fn m4_int8_network() {
         Op::FullyConnected(FullyConnectedAttrs {
             keep_dims: false,
             act: Activation::None,
+            ..Default::default()
         }),
         &[m, wf, bf],
         qt(0.1, 0),
@@ -141,6 +142,7 @@ fn m4_int8_kernels_edge_shapes() {
         Op::FullyConnected(FullyConnectedAttrs {
             keep_dims: false,
             act: Activation::Relu6,
+            ..Default::default()
         }),
         &[r, wf],
         qt(0.2, -20),
@@ -211,6 +213,7 @@ fn m4_float_network() {
         Op::FullyConnected(FullyConnectedAttrs {
             keep_dims: false,
             act: Activation::None,
+            ..Default::default()
         }),
         &[r, fw],
         ft(),

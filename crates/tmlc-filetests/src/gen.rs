@@ -190,6 +190,7 @@ impl Gen<'_, '_> {
                     ],
                     groups,
                     act: self.act(),
+                    ..Default::default()
                 };
                 let out = self.out_ty(vec![]);
                 self.add(Op::Conv2d(a), ops, out)
@@ -211,6 +212,7 @@ impl Gen<'_, '_> {
                     Op::FullyConnected(FullyConnectedAttrs {
                         keep_dims: false,
                         act,
+                        ..Default::default()
                     }),
                     ops,
                     out,

@@ -28,6 +28,7 @@
 
 #![deny(missing_docs)]
 
+mod dynamic;
 pub mod fixedpoint;
 mod float;
 mod movement;
@@ -386,6 +387,19 @@ fn dispatch(op: &Op, operands: &[&Tensor], out: &TensorType) -> Result<TensorDat
         _ => {}
     }
     let f = form(op, x, out)? == Form::F32;
+    // Weight-only quantization with run-time input quantization.
+    let w8 = f
+        && op.family() == OpFamily::Weighted
+        && operands.get(1).is_some_and(|w| w.ty.quant.is_some());
+    match op {
+        Op::Conv2d(a) if w8 && a.dynamic != tmlc_ir::DynamicQuant::None => {
+            return dynamic::conv2d(a, operands, out)
+        }
+        Op::FullyConnected(a) if w8 && a.dynamic != tmlc_ir::DynamicQuant::None => {
+            return dynamic::fully_connected(a.act, a.dynamic, operands)
+        }
+        _ => {}
+    }
     // Weight-only quantization: the f32 op on the dequantized weights.
     let dequantized;
     let mut hybrid = Vec::new();

@@ -138,6 +138,7 @@ fn conv2d_matches_real_semantics() {
             pad,
             groups,
             act: act(&mut rng),
+            ..Default::default()
         };
         let out =
             TensorType::quantized(DType::I8, [1, ho, wo, o], Quant::per_tensor(s_out, zp_out));
@@ -189,6 +190,7 @@ fn fully_connected_and_matmul_match_real_semantics() {
             &Op::FullyConnected(FullyConnectedAttrs {
                 keep_dims: false,
                 act: a,
+                ..Default::default()
             }),
             &[&x, &w],
             &[&deq(&x), &deq(&w)],

@@ -7,7 +7,7 @@
 //! defaults and the parsing of every key are generated. A field's type
 //! says how it is written ([`AttrValue`]).
 
-use crate::{Activation, Rounding};
+use crate::{Activation, DynamicQuant, Rounding};
 
 /// An attribute value as written in the text form, still as tokens
 /// (slices of the source, so that errors can point at them).
@@ -215,6 +215,27 @@ impl AttrValue for Activation {
             }
             _ => self == other,
         }
+    }
+}
+
+impl AttrValue for DynamicQuant {
+    fn to_text(&self) -> String {
+        self.name().to_string()
+    }
+    fn from_text<'a>(t: &AttrText<'a>, key: &'a str) -> Result<Self, AttrError<'a>> {
+        let tok = scalar(t, key)?;
+        DynamicQuant::from_name(tok).map_or_else(
+            || {
+                err(
+                    tok,
+                    format!("unknown dynamic quantization `{tok}` (expected none, asymmetric or symmetric)"),
+                )
+            },
+            Ok,
+        )
+    }
+    fn same(&self, other: &Self) -> bool {
+        self == other
     }
 }
 

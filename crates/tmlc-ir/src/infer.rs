@@ -9,7 +9,10 @@
 //! inference cannot decide (a free quantization must be per-tensor int8).
 //! Builders use [`crate::Graph::add_op`], which calls [`infer_type`].
 
-use crate::{numel, DType, EluAttrs, LeakyReluAttrs, Op, OpFamily, Quant, QuantRule, TensorType};
+use crate::{
+    numel, DType, DynamicQuant, EluAttrs, LeakyReluAttrs, Op, OpFamily, Quant, QuantRule,
+    TensorType,
+};
 
 fn dims(s: &[usize]) -> String {
     let v: Vec<String> = s.iter().map(|d| d.to_string()).collect();
@@ -465,6 +468,9 @@ fn infer_dtype(op: &Op, ins: &[&TensorType]) -> Result<(DType, Option<Quant>), S
     match op.family() {
         OpFamily::Weighted => {
             if ins.iter().all(|t| is_f32(t)) {
+                if op.dynamic_quant() != DynamicQuant::None {
+                    return Err("`dynamic` needs int8 weights".into());
+                }
                 return Ok((DType::F32, None));
             }
             let w = ins[1];
@@ -476,6 +482,9 @@ fn infer_dtype(op: &Op, ins: &[&TensorType]) -> Result<(DType, Option<Quant>), S
                 });
             if is_f32(x) && q8_weights && ins.get(2).map_or(true, |b| is_f32(b)) {
                 return Ok((DType::F32, None));
+            }
+            if op.dynamic_quant() != DynamicQuant::None {
+                return Err("`dynamic` needs f32 input and bias with int8 weights".into());
             }
             per_tensor_qi8(x, "input")?;
             match &w.quant {

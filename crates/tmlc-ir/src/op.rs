@@ -143,6 +143,43 @@ impl Rounding {
     }
 }
 
+/// How a weight-only conv2d / fully_connected (f32 input, int8 weights)
+/// treats its input (`spec/ir.md` §5.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DynamicQuant {
+    /// The input stays f32; the weights are dequantized.
+    #[default]
+    None,
+    /// Each input slice is quantized to int8 at run time over its
+    /// min/max (TFLite's asymmetric dynamic-range kernels).
+    Asymmetric,
+    /// Each input slice is quantized to int8 at run time over its largest
+    /// magnitude, zero point 0.
+    Symmetric,
+}
+
+impl DynamicQuant {
+    const ALL: [DynamicQuant; 3] = [
+        DynamicQuant::None,
+        DynamicQuant::Asymmetric,
+        DynamicQuant::Symmetric,
+    ];
+
+    /// Text-form name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DynamicQuant::None => "none",
+            DynamicQuant::Asymmetric => "asymmetric",
+            DynamicQuant::Symmetric => "symmetric",
+        }
+    }
+
+    /// Parses a text-form name.
+    pub fn from_name(s: &str) -> Option<DynamicQuant> {
+        DynamicQuant::ALL.into_iter().find(|d| d.name() == s)
+    }
+}
+
 crate::op_attrs! {
     /// 2-D convolution over NHWC input. Filter `[O, KH, KW, I/groups]`,
     /// optional bias `[O]`. Depthwise is `groups == C_in` with `I/groups == 1`.
@@ -157,6 +194,8 @@ crate::op_attrs! {
         pub groups: usize = 1,
         /// Fused activation.
         pub act: Activation = Activation::None,
+        /// Run-time quantization of the input (weight-only form only).
+        pub dynamic: DynamicQuant = DynamicQuant::None,
     }
 
     /// Fully connected: `y[b, n] = sum_k x[b, k] * w[n, k] + bias[n]`, the
@@ -167,6 +206,8 @@ crate::op_attrs! {
         /// Keep the input's leading dimensions: the result is the input's
         /// shape with the last dimension `N` instead of `[numel / K, N]`.
         pub keep_dims: bool = false,
+        /// Run-time quantization of the input (weight-only form only).
+        pub dynamic: DynamicQuant = DynamicQuant::None,
     }
 
     /// Attributes of `add`, `sub`, `mul`, `div` (numpy broadcasting).
@@ -289,6 +330,7 @@ impl Default for Conv2dAttrs {
             pad: [0; 4],
             groups: 1,
             act: Activation::None,
+            dynamic: DynamicQuant::None,
         }
     }
 }
@@ -298,6 +340,7 @@ impl Default for FullyConnectedAttrs {
         FullyConnectedAttrs {
             act: Activation::None,
             keep_dims: false,
+            dynamic: DynamicQuant::None,
         }
     }
 }
@@ -575,6 +618,16 @@ impl Op {
             _ => return false,
         }
         true
+    }
+
+    /// The run-time input quantization of a conv2d / fully_connected
+    /// ([`DynamicQuant::None`] for every other op).
+    pub fn dynamic_quant(&self) -> DynamicQuant {
+        match self {
+            Op::Conv2d(a) => a.dynamic,
+            Op::FullyConnected(a) => a.dynamic,
+            _ => DynamicQuant::None,
+        }
     }
 
     /// True for ops that apply the same function to every element of one

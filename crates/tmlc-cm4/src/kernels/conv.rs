@@ -70,6 +70,21 @@ kernel_args! {
         hi: f32,
     }
 
+    /// `tmlc_conv_f32_dyn`: f32 input quantized per image at run time
+    /// into `d` (`mode` 1 asymmetric, 2 symmetric), int8 weights.
+    struct ConvF32Dyn = "tmlc_conv_f32_dyn" {
+        x: Arg,
+        geo: ConvGeometry,
+        wts: Arg,
+        wscale: Arg,
+        bias: Arg,
+        y: Arg,
+        lo: f32,
+        hi: f32,
+        mode: i32,
+        d: Arg,
+    }
+
     /// `tmlc_conv_s8`: im2col rows of `kpad` bytes into `col`, then the
     /// matrix product.
     struct ConvS8 = "tmlc_conv_s8" {

@@ -49,6 +49,23 @@ kernel_args! {
         hi: f32,
     }
 
+    /// `tmlc_fc_f32_dyn`: f32 input rows quantized at run time into `d`
+    /// (`mode` 1 asymmetric, 2 symmetric), int8 weights.
+    struct FcF32Dyn = "tmlc_fc_f32_dyn" {
+        x: Arg,
+        rows: usize,
+        k: usize,
+        wts: Arg,
+        wscale: Arg,
+        bias: Arg,
+        n: usize,
+        y: Arg,
+        lo: f32,
+        hi: f32,
+        mode: i32,
+        d: Arg,
+    }
+
     /// `tmlc_matmul_f32`.
     struct MatMulF32 = "tmlc_matmul_f32" {
         a: Arg,

@@ -91,10 +91,16 @@ kernel_registry! {
     ConvF32 = "conv_f32.c", deps [], math false;
     /// float convolution with int8 weights (weight-only quantization).
     ConvF32W8 = "conv_f32_w8.c", deps [], math false;
+    /// run-time quantization of a float slice (dynamic-range layers).
+    DynQuant = "dyn_quant.c", deps [], math true;
+    /// dynamic-range ("hybrid") convolution.
+    ConvF32Dyn = "conv_f32_dyn.c", deps [DynQuant], math false;
     /// float fully connected.
     FcF32 = "fc_f32.c", deps [], math false;
     /// float fully connected with int8 weights (weight-only quantization).
     FcF32W8 = "fc_f32_w8.c", deps [], math false;
+    /// dynamic-range ("hybrid") fully connected.
+    FcF32Dyn = "fc_f32_dyn.c", deps [DynQuant], math false;
     /// float batched matmul.
     MatMulF32 = "matmul_f32.c", deps [], math false;
     /// float add / sub / mul / div (broadcast).
@@ -155,7 +161,7 @@ mod tests {
             seen += 1;
         }
         // One struct per C kernel function (the inline helpers aside).
-        assert_eq!(seen, 34);
+        assert_eq!(seen, 36);
     }
 
     #[test]

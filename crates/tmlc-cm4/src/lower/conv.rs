@@ -5,12 +5,15 @@
 //! product). f32 -> `tmlc_conv_f32`; f32 with int8 weights ->
 //! `tmlc_conv_f32_w8`.
 
+use super::dynamic_mode;
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
-use crate::kernels::conv::{Conv1x1S8, ConvF32, ConvF32W8, ConvGeometry, ConvS8, DwConvS8};
+use crate::kernels::conv::{
+    Conv1x1S8, ConvF32, ConvF32Dyn, ConvF32W8, ConvGeometry, ConvS8, DwConvS8,
+};
 use crate::kernels::{Arg, Kernel};
 use crate::pack::{fold_input_offset, pack_conv, pack_depthwise};
 use tmlc_ir::prepare;
-use tmlc_ir::Conv2dAttrs;
+use tmlc_ir::{Conv2dAttrs, DynamicQuant};
 
 impl<'g> Cx<'g> {
     pub(super) fn conv2d(&mut self, nd: &Node<'g>, l: &mut Layer, a: &Conv2dAttrs) -> R<()> {
@@ -52,6 +55,30 @@ impl<'g> Cx<'g> {
                     y,
                     lo,
                     hi,
+                },
+            );
+            return Ok(());
+        }
+        if nd.w8 && a.dynamic != DynamicQuant::None {
+            l.kernel_desc = format!("conv_f32_dyn {}", a.dynamic.name());
+            let (wts, wscale) = self.w8_weights(nd, o)?;
+            let bias = self.f32_bias(nd, nd.ops.get(2).copied(), o);
+            let (lo, hi) = a.act.range();
+            let x = self.input(nd.ops[0], CType::F32);
+            l.scratch = 2 * h * w * c;
+            l.call(
+                Kernel::ConvF32Dyn,
+                ConvF32Dyn {
+                    x,
+                    geo,
+                    wts,
+                    wscale,
+                    bias,
+                    y: Arg::Out(CType::F32),
+                    lo,
+                    hi,
+                    mode: dynamic_mode(a.dynamic),
+                    d: Arg::Scratch(CType::I16),
                 },
             );
             return Ok(());

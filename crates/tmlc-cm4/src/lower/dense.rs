@@ -3,13 +3,14 @@
 //! multipliers and the requantisation arrays.
 
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
-use crate::kernels::dense::{FcF32, FcF32W8, MatMulF32, MatMulS8, MmS8};
+use crate::kernels::dense::{FcF32, FcF32Dyn, FcF32W8, MatMulF32, MatMulS8, MmS8};
 use crate::kernels::{Arg, Kernel, Requant};
 use crate::pack::{fast_requant_params, fold_input_offset, pack_mm};
 use tmlc_ir::arith::activation_range_i8;
 use tmlc_ir::prepare::{self, Multiplier, PrepareError};
 use tmlc_ir::{
-    broadcast_strides, numel, strides, Activation, FullyConnectedAttrs, Quant, TensorData, ValueId,
+    broadcast_strides, numel, strides, Activation, DynamicQuant, FullyConnectedAttrs, Quant,
+    TensorData, ValueId,
 };
 
 /// `tmlc_ir::prepare::conv_multipliers` or `fully_connected_multipliers`.
@@ -169,6 +170,30 @@ impl<'g> Cx<'g> {
                     y,
                     lo,
                     hi,
+                },
+            );
+        } else if nd.w8 && a.dynamic != DynamicQuant::None {
+            l.kernel_desc = format!("fc_f32_dyn {}", a.dynamic.name());
+            let (wts, wscale) = self.w8_weights(nd, nout)?;
+            let bias = self.f32_bias(nd, nd.ops.get(2).copied(), nout);
+            let (lo, hi) = a.act.range();
+            let x = self.input(nd.ops[0], CType::F32);
+            l.scratch = 2 * k;
+            l.call(
+                Kernel::FcF32Dyn,
+                FcF32Dyn {
+                    x,
+                    rows,
+                    k,
+                    wts,
+                    wscale,
+                    bias,
+                    n: nout,
+                    y: Arg::Out(CType::F32),
+                    lo,
+                    hi,
+                    mode: super::dynamic_mode(a.dynamic),
+                    d: Arg::Scratch(CType::I16),
                 },
             );
         } else if nd.w8 {

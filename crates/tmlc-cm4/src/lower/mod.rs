@@ -564,6 +564,15 @@ impl<'g> Cx<'g> {
     }
 }
 
+/// The C kernels' code for a run-time input quantization.
+fn dynamic_mode(d: tmlc_ir::DynamicQuant) -> i32 {
+    match d {
+        tmlc_ir::DynamicQuant::None => 0,
+        tmlc_ir::DynamicQuant::Asymmetric => 1,
+        tmlc_ir::DynamicQuant::Symmetric => 2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

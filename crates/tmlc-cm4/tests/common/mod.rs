@@ -42,6 +42,7 @@ pub fn conv2d(
         pad,
         groups,
         act,
+        ..Default::default()
     })
 }
 

@@ -170,6 +170,7 @@ pub(super) fn matmul(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         let op = Op::FullyConnected(FullyConnectedAttrs {
             act: Activation::None,
             keep_dims,
+            ..Default::default()
         });
         imp.op(n, op, vec![a, w], n.output(0)?)?
     } else {

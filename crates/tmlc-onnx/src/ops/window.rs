@@ -94,6 +94,7 @@ pub(super) fn conv(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         pad,
         groups,
         act: Activation::None,
+        ..Default::default()
     };
     let y = imp.op(n, Op::Conv2d(attrs), operands, n.output(0)?)?;
     out(imp, n, y, true)
@@ -215,6 +216,7 @@ pub(super) fn conv_transpose(imp: &mut Importer<'_>, n: &Node<'_>) -> R<()> {
         pad,
         groups,
         act: Activation::None,
+        ..Default::default()
     };
     let y = imp.op(n, Op::Conv2d(attrs), operands, n.output(0)?)?;
     out(imp, n, y, true)

@@ -106,12 +106,23 @@ pub(super) fn conv2d(
     let (left, right) =
         tflite_padding(padding, wd, kw, stride[1], dilation[1]).map_err(|m| ctx.bad(m))?;
     let ty = out_ty(imp, io, ctx, Some(F32_I8))?;
+    // A dynamic-range ("hybrid") layer, f32 input with int8 weights,
+    // quantizes its input at run time: asymmetric with per-channel
+    // weights, symmetric with per-tensor ones (TFLite's hybrid kernels).
+    let dynamic = match &imp.ty(w).quant {
+        Some(q) if xty.quant.is_none() && (q.axis.is_some() || q.scale.len() > 1) => {
+            DynamicQuant::Asymmetric
+        }
+        Some(_) if xty.quant.is_none() => DynamicQuant::Symmetric,
+        _ => DynamicQuant::None,
+    };
     let attrs = Conv2dAttrs {
         stride,
         dilation,
         pad: [top, left, bottom, right],
         groups,
         act,
+        dynamic,
     };
     let mut operands = vec![x, w];
     operands.extend(b);
@@ -126,13 +137,14 @@ pub(super) fn fully_connected(
     opr: &Operator<'_>,
 ) -> Result<(), TfliteError> {
     use opts::fully_connected as f;
-    let (act, format, keep) = match opr.options(ot::FULLY_CONNECTED)? {
+    let (act, format, keep, asymmetric) = match opr.options(ot::FULLY_CONNECTED)? {
         Some(o) => (
             o.scalar(f::FUSED_ACTIVATION, 0i8)?,
             o.scalar(f::WEIGHTS_FORMAT, 0i8)?,
             o.scalar(f::KEEP_NUM_DIMS, false)?,
+            o.scalar(f::ASYMMETRIC_QUANTIZE_INPUTS, false)?,
         ),
-        None => (0, 0, false),
+        None => (0, 0, false, false),
     };
     let act = fused(act, ctx)?;
     if format != 0 {
@@ -184,10 +196,21 @@ pub(super) fn fully_connected(
     // keep_num_dims matters only where it changes the result's shape.
     let rows = numel(&imp.ty(x).shape) / k.max(1);
     let keep_dims = ty.shape != [rows, wty.shape[0]];
+    // A dynamic-range ("hybrid") layer quantizes its input rows at run
+    // time, asymmetrically when the model asks.
+    let dynamic = match (&wty.quant, &xty.quant, asymmetric) {
+        (Some(_), None, true) => DynamicQuant::Asymmetric,
+        (Some(_), None, false) => DynamicQuant::Symmetric,
+        _ => DynamicQuant::None,
+    };
     imp.add_result(
         ctx,
         io.out,
-        Op::FullyConnected(FullyConnectedAttrs { act, keep_dims }),
+        Op::FullyConnected(FullyConnectedAttrs {
+            act,
+            keep_dims,
+            dynamic,
+        }),
         operands,
         ty,
     )

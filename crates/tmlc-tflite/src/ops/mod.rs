@@ -34,7 +34,7 @@ mod movement;
 use layers::{binary, conv2d, fully_connected, pool, unary};
 use movement::{concat, mean, pad, transpose};
 use tmlc_ir::{
-    numel, Activation, BinaryAttrs, ClipAttrs, ConcatAttrs, Conv2dAttrs, DType,
+    numel, Activation, BinaryAttrs, ClipAttrs, ConcatAttrs, Conv2dAttrs, DType, DynamicQuant,
     FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, Op, PadAttrs, Pool2dAttrs, ReshapeAttrs,
     SoftmaxAttrs, TensorData, TensorType, TransposeAttrs, ValueId,
 };
