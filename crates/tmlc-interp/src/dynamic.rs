@@ -2,7 +2,8 @@
 //! int8 at run time (`dynamic = asymmetric | symmetric`, `spec/ir.md`
 //! §5.1, §5.1.1): TFLite's dynamic-range ("hybrid") arithmetic.
 
-use crate::util::{bias_view, clamp_f32, dim, operand, view};
+use crate::float::act_clamp;
+use crate::util::{bias_view, dim, operand, view};
 use crate::window::ConvGeom;
 use crate::InterpError;
 use tmlc_ir::{Activation, Conv2dAttrs, DynamicQuant, Quant, Tensor, TensorData, TensorType};
@@ -63,11 +64,6 @@ fn weights<'a>(w: &'a Tensor, op: &'static str) -> Result<(Vec<i32>, &'a Quant),
     })?;
     let data = view::<i8>(w, op, "weights")?;
     Ok((data.iter().map(|&v| i32::from(v)).collect(), q))
-}
-
-fn act_clamp(act: Activation) -> impl Fn(f32) -> f32 {
-    let (lo, hi) = act.range();
-    move |v| clamp_f32(v, lo, hi)
 }
 
 /// `conv2d` with run-time input quantization, image by image.

@@ -14,7 +14,8 @@ use tmlc_ir::{
     TensorType,
 };
 
-fn act_clamp(act: Activation) -> impl Fn(f32) -> f32 {
+/// The clamp of activation `act` on f32 values.
+pub(crate) fn act_clamp(act: Activation) -> impl Fn(f32) -> f32 {
     let (lo, hi) = act.range();
     move |v| clamp_f32(v, lo, hi)
 }

@@ -10,9 +10,9 @@
 //! activation moves to the producer. Not bit-exact: `(acc + b) + c`
 //! becomes `acc + (b + c)`, within f32 rounding.
 
-use crate::passes::weighted::{absorbing_producer, f32_const, per_channel};
+use crate::passes::weighted::{absorb, absorbing_producer, f32_const, per_channel};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
-use tmlc_ir::{DType, Graph, NodeId, Op, TensorData, TensorType};
+use tmlc_ir::{Graph, NodeId, Op};
 
 /// The `fold-bias-add` pass.
 #[derive(Clone, Copy, Debug, Default)]
@@ -63,22 +63,7 @@ impl Pass for FoldBiasAdd {
             let Some((p, bias)) = fold(g, n) else {
                 continue;
             };
-            let act = g.node(n).op.activation().unwrap_or_default();
-            let pn = g.node(p).clone();
-            let (x, y) = (pn.result, g.node(n).result);
-            let name = format!("{}_bias", g.value(y).name);
-            let ty = TensorType::new(DType::F32, vec![bias.len()]);
-            let name = g.fresh_name(&name);
-            let b = g.add_const(&name, ty, TensorData::F32(bias));
-            let mut op = pn.op.clone();
-            op.set_activation(act);
-            g.replace_node(p, op, vec![pn.operands[0], pn.operands[1], b])
-                .map_err(failed)?;
-            let keep = g.value(y).name.clone();
-            g.replace_all_uses(y, x);
-            g.remove_node(n).map_err(failed)?;
-            // The value keeps the add's name (the model's, for an output).
-            g.rename(x, &keep);
+            absorb(g, p, n, None, bias).map_err(failed)?;
             changed = true;
         }
         Ok(changed.into())

@@ -11,9 +11,9 @@
 //! bit-exact: `(sum w x + b) a` becomes `sum (w a) x + b a`, within f32
 //! rounding.
 
-use crate::passes::weighted::{absorbing_producer, f32_const, per_channel};
+use crate::passes::weighted::{absorb, absorbing_producer, f32_const, per_channel};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
-use tmlc_ir::{DType, Graph, NodeId, Op, TensorData, TensorType};
+use tmlc_ir::{Graph, NodeId, Op};
 
 /// The `fold-channel-scale` pass.
 #[derive(Clone, Copy, Debug, Default)]
@@ -75,24 +75,7 @@ impl Pass for FoldChannelScale {
             let Some((p, w, b)) = fold(g, n) else {
                 continue;
             };
-            let act = g.node(n).op.activation().unwrap_or_default();
-            let pn = g.node(p).clone();
-            let (x, y) = (pn.result, g.node(n).result);
-            let keep = g.value(y).name.clone();
-            let wty = g.value(pn.operands[1]).ty.clone();
-            let wname = g.fresh_name(&format!("{keep}_w"));
-            let wk = g.add_const(&wname, wty, TensorData::F32(w));
-            let bty = TensorType::new(DType::F32, vec![b.len()]);
-            let bname = g.fresh_name(&format!("{keep}_b"));
-            let bk = g.add_const(&bname, bty, TensorData::F32(b));
-            let mut op = pn.op.clone();
-            op.set_activation(act);
-            g.replace_node(p, op, vec![pn.operands[0], wk, bk])
-                .map_err(failed)?;
-            g.replace_all_uses(y, x);
-            g.remove_node(n).map_err(failed)?;
-            // The value keeps the mul's name (the model's, for an output).
-            g.rename(x, &keep);
+            absorb(g, p, n, Some(w), b).map_err(failed)?;
             changed = true;
         }
         Ok(changed.into())

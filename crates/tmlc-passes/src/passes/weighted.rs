@@ -2,7 +2,7 @@
 //! weights and bias of the conv2d / fully_connected before it
 //! (`fold-batchnorm`, `fold-channel-scale`, `fold-bias-add`).
 
-use tmlc_ir::{Activation, DType, Graph, NodeId, Op, TensorData, ValueId};
+use tmlc_ir::{Activation, DType, Graph, GraphError, NodeId, Op, TensorData, TensorType, ValueId};
 
 /// The contents of `v` if it is an f32 constant.
 pub(crate) fn f32_const(g: &Graph, v: ValueId) -> Option<&[f32]> {
@@ -45,4 +45,40 @@ pub(crate) fn absorbing_producer(g: &Graph, x: ValueId) -> Option<NodeId> {
             .iter()
             .all(|&v| f32_const(g, v).is_some());
     fits.then_some(p)
+}
+
+/// Makes `p` (an [`absorbing_producer`]) absorb `n`, the per-channel op
+/// that alone reads its result: `p` takes `weights` (when given, as a new
+/// constant of the old weights' type), `bias` (a new constant) and `n`'s
+/// activation; `n` goes, and its result's name (the model's, for an
+/// output) passes to `p`'s result.
+pub(crate) fn absorb(
+    g: &mut Graph,
+    p: NodeId,
+    n: NodeId,
+    weights: Option<Vec<f32>>,
+    bias: Vec<f32>,
+) -> Result<(), GraphError> {
+    let act = g.node(n).op.activation().unwrap_or_default();
+    let pn = g.node(p).clone();
+    let (x, y) = (pn.result, g.node(n).result);
+    let keep = g.value(y).name.clone();
+    let w = match weights {
+        Some(w) => {
+            let ty = g.value(pn.operands[1]).ty.clone();
+            let name = g.fresh_name(&format!("{keep}_w"));
+            g.add_const(&name, ty, TensorData::F32(w))
+        }
+        None => pn.operands[1],
+    };
+    let ty = TensorType::new(DType::F32, vec![bias.len()]);
+    let name = g.fresh_name(&format!("{keep}_bias"));
+    let b = g.add_const(&name, ty, TensorData::F32(bias));
+    let mut op = pn.op;
+    op.set_activation(act);
+    g.replace_node(p, op, vec![pn.operands[0], w, b])?;
+    g.replace_all_uses(y, x);
+    g.remove_node(n)?;
+    g.rename(x, &keep);
+    Ok(())
 }
