@@ -99,6 +99,40 @@ fn quantize_with_saved_ranges_and_int8_io() {
 }
 
 #[test]
+fn report_gives_each_layer_sqnr() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.c").display().to_string();
+    let (model, calib) = (digits("digits_cnn.tflite"), digits("calib.npy"));
+    let base = [
+        &model[..],
+        "--quantize",
+        "int8",
+        "--calibration",
+        &calib,
+        "-o",
+        &out,
+    ];
+    let o = tmlc(&[&base[..], &["--report"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("SQNR dB") && text.contains("against the float model"),
+        "{text}"
+    );
+    let o = tmlc(&[&base[..], &["--report", "--report-format", "json"]].concat());
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let layers = json["layers"].as_array().unwrap();
+    let measured = layers
+        .iter()
+        .filter(|l| l["sqnr_db"].as_f64().is_some())
+        .count();
+    // Every conv / fully_connected / pool / mean layer of the int8 model.
+    assert!(measured >= 6, "{json}");
+    let out_db = json["output_sqnr_db"][0][1].as_f64().unwrap();
+    assert!(out_db > 30.0, "output SQNR {out_db}");
+}
+
+#[test]
 fn opt_quantizes_to_int8_text_ir() {
     let o = tmlc(&[
         "opt",
