@@ -10,7 +10,7 @@
 //! activation moves to the producer. Not bit-exact: `(acc + b) + c`
 //! becomes `acc + (b + c)`, within f32 rounding.
 
-use crate::passes::weighted::{absorb, absorbing_producer, f32_const, per_channel};
+use crate::passes::weighted::{absorb, channel_operand, f32_const};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use tmlc_ir::{Graph, NodeId, Op};
 
@@ -28,25 +28,15 @@ pub const INFO: PassInfo = PassInfo {
 
 /// `(producer, its bias after the fold)` for `add` node `n`, if it folds.
 fn fold(g: &Graph, n: NodeId) -> Option<(NodeId, Vec<f32>)> {
-    let node = g.node(n);
-    let Op::Add(_) = node.op else { return None };
-    let y = &g.value(node.result).ty;
-    node.operands.iter().enumerate().find_map(|(i, &x)| {
-        let c = node.operands[1 - i];
-        let p = absorbing_producer(g, x)?;
-        let pn = g.node(p);
-        let xt = &g.value(x).ty;
-        if xt.shape != y.shape {
-            return None;
-        }
-        let channels = *xt.shape.last()?;
-        let add = per_channel(g, c, channels)?;
-        let old = match pn.operands.get(2) {
-            Some(&b) => f32_const(g, b)?.to_vec(),
-            None => vec![0.0; channels],
-        };
-        Some((p, old.iter().zip(&add).map(|(b, c)| b + c).collect()))
-    })
+    let Op::Add(_) = g.node(n).op else {
+        return None;
+    };
+    let (p, add) = channel_operand(g, n)?;
+    let old = match g.node(p).operands.get(2) {
+        Some(&b) => f32_const(g, b)?.to_vec(),
+        None => vec![0.0; add.len()],
+    };
+    Some((p, old.iter().zip(&add).map(|(b, c)| b + c).collect()))
 }
 
 impl Pass for FoldBiasAdd {

@@ -11,7 +11,7 @@
 //! bit-exact: `(sum w x + b) a` becomes `sum (w a) x + b a`, within f32
 //! rounding.
 
-use crate::passes::weighted::{absorb, absorbing_producer, f32_const, per_channel};
+use crate::passes::weighted::{absorb, channel_operand, f32_const};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use tmlc_ir::{Graph, NodeId, Op};
 
@@ -30,35 +30,23 @@ pub const INFO: PassInfo = PassInfo {
 /// `(producer, scaled weights, scaled bias)` for `mul` node `n`, if it
 /// folds.
 fn fold(g: &Graph, n: NodeId) -> Option<(NodeId, Vec<f32>, Vec<f32>)> {
-    let node = g.node(n);
-    let Op::Mul(_) = node.op else { return None };
-    let y = &g.value(node.result).ty;
-    node.operands.iter().enumerate().find_map(|(i, &x)| {
-        let p = absorbing_producer(g, x)?;
-        let pn = g.node(p);
-        let xt = &g.value(x).ty;
-        if xt.shape != y.shape {
-            return None;
-        }
-        let channels = *xt.shape.last()?;
-        let a = per_channel(g, node.operands[1 - i], channels)?;
-        let w = f32_const(g, pn.operands[1])?;
-        let per = w.len() / channels.max(1);
-        let w: Vec<f32> = w
+    let Op::Mul(_) = g.node(n).op else {
+        return None;
+    };
+    let (p, a) = channel_operand(g, n)?;
+    let pn = g.node(p);
+    let w = f32_const(g, pn.operands[1])?;
+    let per = (w.len() / a.len().max(1)).max(1);
+    let w: Vec<f32> = w.iter().enumerate().map(|(k, w)| w * a[k / per]).collect();
+    let b = match pn.operands.get(2) {
+        Some(&b) => f32_const(g, b)?
             .iter()
-            .enumerate()
-            .map(|(k, w)| w * a[k / per.max(1)])
-            .collect();
-        let b = match pn.operands.get(2) {
-            Some(&b) => f32_const(g, b)?
-                .iter()
-                .zip(&a)
-                .map(|(b, a)| b * a)
-                .collect(),
-            None => vec![0.0; channels],
-        };
-        Some((p, w, b))
-    })
+            .zip(&a)
+            .map(|(b, a)| b * a)
+            .collect(),
+        None => vec![0.0; a.len()],
+    };
+    Some((p, w, b))
 }
 
 impl Pass for FoldChannelScale {

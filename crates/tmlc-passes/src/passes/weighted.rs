@@ -47,6 +47,24 @@ pub(crate) fn absorbing_producer(g: &Graph, x: ValueId) -> Option<NodeId> {
     fits.then_some(p)
 }
 
+/// For a binary node `n` with one operand made by an
+/// [`absorbing_producer`] and the other a per-channel constant, not
+/// broadcasting the producer's result to a larger shape: the producer and
+/// the constant's per-channel values.
+pub(crate) fn channel_operand(g: &Graph, n: NodeId) -> Option<(NodeId, Vec<f32>)> {
+    let node = g.node(n);
+    let y = &g.value(node.result).ty;
+    node.operands.iter().enumerate().find_map(|(i, &x)| {
+        let p = absorbing_producer(g, x)?;
+        let xt = &g.value(x).ty;
+        if xt.shape != y.shape || node.operands.len() != 2 {
+            return None;
+        }
+        let c = per_channel(g, node.operands[1 - i], *xt.shape.last()?)?;
+        Some((p, c))
+    })
+}
+
 /// Makes `p` (an [`absorbing_producer`]) absorb `n`, the per-channel op
 /// that alone reads its result: `p` takes `weights` (when given, as a new
 /// constant of the old weights' type), `bias` (a new constant) and `n`'s
