@@ -207,6 +207,7 @@ fn write_array(c: &mut String, name: &str, data: &ConstData, what: &str) {
         ConstData::U8(v) => v.iter().map(|&x| x.to_string()).collect(),
         ConstData::I16(v) => v.iter().map(|&x| x.to_string()).collect(),
         ConstData::I32(v) => v.iter().map(|&x| c_int(x as i64)).collect(),
+        ConstData::U32(v) => v.iter().map(|&x| format!("0x{x:08x}u")).collect(),
         ConstData::I64(v) => v.iter().map(|&x| c_int(x)).collect(),
         ConstData::F32(v) => v.iter().map(|&x| c_float(x)).collect(),
     };
@@ -221,7 +222,7 @@ fn write_array(c: &mut String, name: &str, data: &ConstData, what: &str) {
         return;
     }
     let per_line = match data.ctype() {
-        CType::F32 | CType::I32 | CType::I64 => 8,
+        CType::F32 | CType::I32 | CType::U32 | CType::I64 => 8,
         _ => 16,
     };
     for (i, chunk) in items.chunks(per_line).enumerate() {

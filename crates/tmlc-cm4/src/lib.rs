@@ -54,7 +54,7 @@ mod plan;
 mod report;
 
 pub use error::EmitError;
-pub use report::{LayerRow, Report};
+pub use report::{LayerRow, Report, SparseRow};
 
 use tmlc_ir::Graph;
 
@@ -161,6 +161,10 @@ fn make_report(
             arena_offset: off,
             arena_size: plan.buf_size.get(&l.result).copied().unwrap_or(0),
             scratch_bytes: l.scratch,
+            sparse: l.sparse.map(|(dense_bytes, sparse_bytes)| SparseRow {
+                dense_bytes,
+                sparse_bytes,
+            }),
             sqnr_db: None,
         });
     }

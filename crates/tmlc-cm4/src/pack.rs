@@ -67,18 +67,86 @@ pub(crate) fn pack_mm(w: &[i8], n: usize, k: usize) -> Vec<i8> {
     out
 }
 
-/// Conv weights `[o][k]` for `tmlc_conv_s8` / `tmlc_conv1x1_s8`: rows
-/// padded with zeros to `kpad`, then [`pack_mm`] per group of `o / groups`
-/// output channels.
-pub(crate) fn pack_conv(w: &[i8], o: usize, k: usize, kpad: usize, groups: usize) -> Vec<i8> {
+/// `[o][k]` rows padded with zeros to `[o][kpad]`.
+pub(crate) fn pad_rows(w: &[i8], o: usize, k: usize, kpad: usize) -> Vec<i8> {
     let mut wt = vec![0i8; o * kpad];
     for oc in 0..o {
         wt[oc * kpad..oc * kpad + k].copy_from_slice(&w[oc * k..(oc + 1) * k]);
     }
+    wt
+}
+
+/// Conv weights `[o][k]` for `tmlc_conv_s8` / `tmlc_conv1x1_s8`: rows
+/// padded with zeros to `kpad`, then [`pack_mm`] per group of `o / groups`
+/// output channels.
+pub(crate) fn pack_conv(w: &[i8], o: usize, k: usize, kpad: usize, groups: usize) -> Vec<i8> {
+    let wt = pad_rows(w, o, k, kpad);
     let og = o / groups.max(1);
     wt.chunks((og * kpad).max(1))
         .flat_map(|gw| pack_mm(gw, og, kpad))
         .collect()
+}
+
+/// Weights in the sparse layout of `tmlc_spmm_s8`: each row (output
+/// channel) of `k` weights cut into blocks of `blk`; per row a bitmap of
+/// `ceil(ceil(k / blk) / 32)` words, bit `j` of word `i` set when block
+/// `32 i + j` has a non-zero weight; the set blocks' values, row after row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Sparse {
+    pub(crate) blk: usize,
+    pub(crate) map: Vec<u32>,
+    pub(crate) nz: Vec<i8>,
+}
+
+impl Sparse {
+    /// Flash bytes: the bitmaps and the stored blocks.
+    pub(crate) fn bytes(&self) -> usize {
+        4 * self.map.len() + self.nz.len()
+    }
+}
+
+/// `[n][k]` weights in the [`Sparse`] layout with blocks of `blk` (a block
+/// cut short by the end of a row is padded with zeros).
+pub(crate) fn pack_sparse(w: &[i8], n: usize, k: usize, blk: usize) -> Sparse {
+    let blocks = k.div_ceil(blk);
+    let words = blocks.div_ceil(32);
+    let mut map = vec![0u32; n * words];
+    let mut nz = Vec::new();
+    for (r, row) in w.chunks(k.max(1)).take(n).enumerate() {
+        for (b, block) in row.chunks(blk).enumerate() {
+            if block.iter().any(|&v| v != 0) {
+                map[r * words + b / 32] |= 1 << (b % 32);
+                nz.extend_from_slice(block);
+                nz.resize(nz.len() + blk - block.len(), 0);
+            }
+        }
+    }
+    Sparse { blk, map, nz }
+}
+
+/// The smallest sparse layout of `[n][k]` weights (blocks of 1, or of 4
+/// when `k` is a multiple of 4, which the kernel multiplies two SMLADs at
+/// a time; blocks of 4 on a tie), when it saves at least a quarter of the
+/// `dense` bytes: the bitmap walk is slower than the dense product per
+/// stored weight, which only a large saving pays for (a model with a
+/// fraction of zeros that training left keeps its dense kernels).
+pub(crate) fn choose_sparse(w: &[i8], n: usize, k: usize, dense: usize) -> Option<Sparse> {
+    let zeros = w.iter().filter(|&&v| v == 0).count();
+    if 4 * zeros < w.len() {
+        return None;
+    }
+    let one = pack_sparse(w, n, k, 1);
+    let best = if k & 3 == 0 {
+        let four = pack_sparse(w, n, k, 4);
+        if four.bytes() <= one.bytes() {
+            four
+        } else {
+            one
+        }
+    } else {
+        one
+    };
+    (4 * best.bytes() <= 3 * dense).then_some(best)
 }
 
 /// True when `tmlc_requant_q` is exact for every channel: the true
@@ -178,6 +246,38 @@ mod tests {
         // 2 groups of 1 channel, k = 3 padded to 4.
         let p = pack_conv(&[1, 2, 3, 4, 5, 6], 2, 3, 4, 2);
         assert_eq!(p, vec![1, 2, 3, 0, 4, 5, 6, 0]);
+    }
+
+    #[test]
+    fn sparse_layout_keeps_the_non_zero_blocks_of_each_row() {
+        // 2 rows of 8: blocks of 4 [1,0,0,0] [0,0,0,0] / [0,0,0,0] [0,2,0,3].
+        let w = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 3];
+        let s = pack_sparse(&w, 2, 8, 4);
+        assert_eq!(s.map, vec![0b01, 0b10]);
+        assert_eq!(s.nz, vec![1, 0, 0, 0, 0, 2, 0, 3]);
+        assert_eq!(s.bytes(), 16);
+        let s = pack_sparse(&w, 2, 8, 1);
+        assert_eq!(s.map, vec![0b1, 0b1010_0000]);
+        assert_eq!(s.nz, vec![1, 2, 3]);
+        // 33 blocks take two words per row.
+        let w: Vec<i8> = (0..66).map(|i| (i == 65) as i8).collect();
+        let s = pack_sparse(&w, 1, 66, 2);
+        assert_eq!(s.map, vec![0, 1]);
+        assert_eq!(s.nz, vec![0, 1]);
+        // A block cut short by the end of the row is padded.
+        let s = pack_sparse(&[0, 0, 0, 0, 7], 1, 5, 4);
+        assert_eq!((s.map, s.nz), (vec![0b10], vec![7, 0, 0, 0]));
+        // Every other weight zero: blocks of 1 (2 rows of 64: 2 x 2 bitmap
+        // words, 64 values; blocks of 4 would keep every block).
+        let w: Vec<i8> = (0..128).map(|i| (i % 2) as i8).collect();
+        let s = choose_sparse(&w, 2, 64, 128).expect("sparse");
+        assert_eq!((s.blk, s.bytes()), (1, 16 + 64));
+        // Every other block of 4 zero: blocks of 4 (8 bytes of bitmaps, 64 values).
+        let w: Vec<i8> = (0..128).map(|i| (i / 4 % 2) as i8).collect();
+        let s = choose_sparse(&w, 2, 64, 128).expect("sparse");
+        assert_eq!((s.blk, s.bytes()), (4, 8 + 64));
+        // Too few zeros: dense.
+        assert_eq!(choose_sparse(&[1; 16], 2, 8, 16), None);
     }
 
     #[test]

@@ -32,10 +32,22 @@ pub struct LayerRow {
     pub arena_size: usize,
     /// Arena scratch bytes used by the kernel.
     pub scratch_bytes: usize,
+    /// The weights' bytes dense and as stored, when stored sparse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<SparseRow>,
     /// SQNR (dB) of the layer's result against the float model, when the
     /// quantizer measured it ([`Report::annotate_sqnr`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqnr_db: Option<f64>,
+}
+
+/// A layer's weights stored sparse (bitmaps of non-zero blocks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SparseRow {
+    /// Bytes of the weights in the dense layout.
+    pub dense_bytes: usize,
+    /// Bytes of the bitmaps and non-zero blocks.
+    pub sparse_bytes: usize,
 }
 
 /// Per-layer rows and totals.
@@ -75,6 +87,7 @@ impl Report {
     /// An aligned text table.
     pub fn to_text(&self) -> String {
         let sqnr = self.layers.iter().any(|l| l.sqnr_db.is_some());
+        let sparse = self.layers.iter().any(|l| l.sparse.is_some());
         let mut head = vec![
             "#", "op", "kernel", "result", "inputs", "output", "MACs", "weights", "location",
             "offset", "size",
@@ -82,6 +95,10 @@ impl Report {
         let mut numeric = vec![
             true, false, false, false, false, false, true, true, false, true, true,
         ];
+        if sparse {
+            head.push("dense -> sparse");
+            numeric.push(true);
+        }
         if sqnr {
             head.push("SQNR dB");
             numeric.push(true);
@@ -104,6 +121,15 @@ impl Report {
                     .unwrap_or_else(|| "-".into()),
                 l.arena_size.to_string(),
             ]);
+            if sparse {
+                let s = l.sparse.map_or_else(
+                    || "-".into(),
+                    |s| format!("{} -> {}", s.dense_bytes, s.sparse_bytes),
+                );
+                if let Some(r) = rows.last_mut() {
+                    r.push(s);
+                }
+            }
             if sqnr {
                 let db = l.sqnr_db.map_or_else(|| "-".into(), |d| format!("{d:.1}"));
                 if let Some(r) = rows.last_mut() {

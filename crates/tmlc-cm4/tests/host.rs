@@ -59,6 +59,138 @@ fn conv_general_int8() {
     }
 }
 
+/// Weights with many zeros are stored sparse (bitmaps of blocks of 1 or 4)
+/// and multiplied by `tmlc_spmm_s8`: 1x1 stride 1 directly, other
+/// convolutions through `tmlc_spconv_s8`, fully connected layers with one
+/// or several rows; the kernel each case must choose is checked.
+#[test]
+fn sparse_weights_int8() {
+    let cases = [
+        // (h, w, cin, cout, k, stride, pad, blk, keep 1 in, fast requant, kernel)
+        (
+            4,
+            5,
+            16,
+            6,
+            1,
+            1,
+            [0; 4],
+            4,
+            3,
+            true,
+            "spmm_s8 1x4 (1x1 conv)",
+        ),
+        (
+            3,
+            3,
+            40,
+            9,
+            1,
+            1,
+            [0; 4],
+            1,
+            3,
+            false,
+            "spmm_s8 1x1 (1x1 conv)",
+        ),
+        (
+            5,
+            7,
+            32,
+            5,
+            1,
+            2,
+            [0; 4],
+            4,
+            4,
+            true,
+            "spconv_s8 im2col 1x1 s2 1x4",
+        ),
+        (
+            6,
+            6,
+            3,
+            8,
+            3,
+            1,
+            [1; 4],
+            1,
+            3,
+            true,
+            "spconv_s8 im2col 3x3 s1 1x1",
+        ),
+        (
+            7,
+            6,
+            8,
+            7,
+            3,
+            2,
+            [0, 0, 1, 1],
+            4,
+            2,
+            false,
+            "spconv_s8 im2col 3x3 s2 1x4",
+        ),
+        (
+            5,
+            5,
+            33,
+            4,
+            2,
+            1,
+            [1, 0, 0, 1],
+            4,
+            5,
+            true,
+            "spconv_s8 im2col 2x2 s1 1x4",
+        ),
+    ];
+    for (i, (h, w, cin, cout, k, s, p, blk, keep, fast, kernel)) in cases.into_iter().enumerate() {
+        let mut b = B::new(60 + i as u64);
+        let x = b.qin(&[1, h, w, cin], 0.05, -3);
+        let wt = b.qw(&[cout, k, k, cin], i % 2 == 0);
+        b.sparsify(wt, blk, keep);
+        let bias = b.bias(cout);
+        let out_scale = if fast { 0.04 } else { 0.0001 };
+        let y = b.op(
+            conv2d([s, s], [1, 1], p, 1, Activation::Relu6),
+            &[x, wt, bias],
+            qt(out_scale, -20),
+        );
+        let g = b.out(&[y]);
+        let a = check_host(&g, 3, i == 0);
+        let row = &a.report.layers[0];
+        assert_eq!(row.kernel, kernel, "case {i}");
+        let sp = row.sparse.expect("sparse");
+        assert!(
+            4 * sp.sparse_bytes <= 3 * sp.dense_bytes,
+            "case {i}: {sp:?}"
+        );
+    }
+    for (i, (batch, k, n, blk, kernel)) in [
+        (1, 64, 10, 4, "spmm_s8 1x4"),
+        (3, 50, 7, 1, "spmm_s8 1x1"),
+        (2, 132, 5, 4, "spmm_s8 1x4"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut b = B::new(70 + i as u64);
+        let x = b.qin(&[batch, k], 0.1, 10);
+        let wt = b.qw(&[n, k], i == 1);
+        b.sparsify(wt, blk, 3);
+        let y = b.op(
+            Op::FullyConnected(FullyConnectedAttrs::default()),
+            &[x, wt],
+            qt(0.08, -5),
+        );
+        let g = b.out(&[y]);
+        let a = check_host(&g, 3, i == 0);
+        assert_eq!(a.report.layers[0].kernel, kernel, "fc case {i}");
+    }
+}
+
 #[test]
 fn depthwise_int8() {
     let cases = [

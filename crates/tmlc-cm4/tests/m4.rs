@@ -226,3 +226,63 @@ fn m4_float_network() {
     let g = b.out(&[sm, q, sg, th, dq]);
     check_m4(&g, 2);
 }
+
+#[test]
+fn m4_sparse_weights() {
+    // Sparse weights on the DSP path: blocks of 4 (SMLAD pairs) and of 1,
+    // one and two rows at a time, fast and full requantisation.
+    let mut b = B::new(3);
+    let x = b.qin(&[1, 7, 6, 16], 0.05, -3);
+    let w1 = b.qw(&[12, 1, 1, 16], true);
+    b.sparsify(w1, 4, 3);
+    let c1 = b.op(
+        conv([1, 1], [0; 4], 1, Activation::Relu),
+        &[x, w1],
+        qt(0.05, -128),
+    );
+    let w2 = b.qw(&[9, 3, 3, 12], false);
+    b.sparsify(w2, 1, 3);
+    let c2 = b.op(
+        conv([2, 2], [1, 1, 1, 1], 1, Activation::None),
+        &[c1, w2],
+        qt(0.0001, 4),
+    );
+    let w3 = b.qw(&[8, 3, 3, 12], true);
+    b.sparsify(w3, 4, 2);
+    let b3 = b.bias(8);
+    let c3 = b.op(
+        conv([1, 1], [1, 1, 1, 1], 1, Activation::Relu6),
+        &[c1, w3, b3],
+        qt(0.04, -20),
+    );
+    let mut rt = qt(0.04, -20);
+    rt.shape = vec![1, 7 * 6 * 8];
+    let r = b.op(
+        Op::Reshape(tmlc_ir::ReshapeAttrs {
+            shape: rt.shape.clone(),
+        }),
+        &[c3],
+        rt,
+    );
+    let wf = b.qw(&[10, 7 * 6 * 8], true);
+    b.sparsify(wf, 4, 3);
+    let f = b.op(
+        Op::FullyConnected(FullyConnectedAttrs::default()),
+        &[r, wf],
+        qt(0.1, 2),
+    );
+    let g = b.out(&[c2, f]);
+    let a = check_host(&g, 1, false);
+    let kernels: Vec<&str> = a.report.layers.iter().map(|l| l.kernel.as_str()).collect();
+    assert_eq!(
+        kernels,
+        [
+            "spmm_s8 1x4 (1x1 conv)",
+            "spconv_s8 im2col 3x3 s2 1x1",
+            "spconv_s8 im2col 3x3 s1 1x4",
+            "alias",
+            "spmm_s8 1x4"
+        ]
+    );
+    check_m4(&g, 2);
+}

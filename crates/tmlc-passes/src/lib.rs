@@ -21,6 +21,7 @@ mod error;
 pub mod passes;
 mod pipeline;
 mod registry;
+pub mod teacher;
 
 pub use context::{Diagnostic, PassContext, PassRun};
 pub use error::PassError;

@@ -106,6 +106,7 @@ impl Registry {
                 passes::fold_pad::INFO,
                 passes::fuse_activation::INFO,
                 passes::fuse_qdq::INFO,
+                passes::prune::INFO,
                 passes::quantize::INFO,
                 passes::quantize_weights::INFO,
                 passes::remove_identity::INFO,

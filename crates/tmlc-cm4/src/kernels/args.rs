@@ -119,6 +119,25 @@ impl IntoArgs for Requant {
     }
 }
 
+/// Weights stored sparse (`tmlc_spmm_s8`): the C parameters `const
+/// uint32_t *map, const int8_t *nz, int32_t blk`.
+#[derive(Clone, Debug)]
+pub(crate) struct SparseWeights {
+    /// Per output channel, a bitmap of its non-zero blocks.
+    pub(crate) map: Arg,
+    /// The non-zero blocks' values, channel after channel.
+    pub(crate) nz: Arg,
+    /// Weights per block (1 or 4).
+    pub(crate) blk: usize,
+}
+
+impl IntoArgs for SparseWeights {
+    const COUNT: usize = 3;
+    fn push_args(self, out: &mut Vec<Arg>) {
+        out.extend([self.map, self.nz, Arg::Int(self.blk as i64)]);
+    }
+}
+
 /// Declares a kernel's argument struct: its C function name and its
 /// parameters in C order, each a field whose type ([`IntoArgs`]) says how
 /// it is passed. Each invocation also lists `(function, C argument count)`

@@ -1,7 +1,7 @@
 //! Arguments of the convolution kernels: `conv_f32.c`, `conv_s8.c`
 //! (im2col), `conv1x1_s8.c`, `dwconv_s8.c`.
 
-use super::args::{kernel_args, Arg, IntoArgs, Requant};
+use super::args::{kernel_args, Arg, IntoArgs, Requant, SparseWeights};
 
 /// The window geometry `conv_f32.c` and `conv_s8.c` take: `batches, h, w,
 /// c_in, ho, wo, c_out, kh, kw, sh, sw, dh, dw, pt, pl, groups`.
@@ -92,6 +92,33 @@ kernel_args! {
         geo: ConvGeometry,
         kpad: usize,
         wts: Arg,
+        bias: Arg,
+        requant: Requant,
+        y: Arg,
+        zp_in: i32,
+        zp_out: i32,
+        lo: i32,
+        hi: i32,
+        col: Arg,
+    }
+
+    /// `tmlc_spconv_s8`: [`ConvS8`] of one group with sparse weights.
+    struct SpConvS8 = "tmlc_spconv_s8" {
+        x: Arg,
+        batches: usize,
+        h: usize,
+        w: usize,
+        c_in: usize,
+        ho: usize,
+        wo: usize,
+        c_out: usize,
+        kh: usize,
+        kw: usize,
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        pad_tl: [usize; 2],
+        kpad: usize,
+        wts: SparseWeights,
         bias: Arg,
         requant: Requant,
         y: Arg,

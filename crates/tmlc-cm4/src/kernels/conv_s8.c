@@ -1,23 +1,3 @@
-/* Copies n bytes, a word at a time (unaligned LDR/STR on the M4). Written
- * out rather than memcpy: the lengths are a few bytes, below the cost of
- * a library call. */
-static inline void tmlc_copy_i8(int8_t *dst, const int8_t *src, int32_t n) {
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint32_t v = tmlc_load32(src + i);
-        memcpy(dst + i, &v, 4);
-    }
-    for (; i < n; i++) dst[i] = src[i];
-}
-
-/* Sets n bytes to v, a word at a time. */
-static inline void tmlc_fill_i8(int8_t *dst, int32_t v, int32_t n) {
-    const uint32_t v4 = (uint32_t)(uint8_t)v * 0x01010101u;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) memcpy(dst + i, &v4, 4);
-    for (; i < n; i++) dst[i] = (int8_t)v;
-}
-
 /* tmlc_conv_s8: general int8 convolution (any kernel, stride, dilation,
  * padding, groups) by im2col into `col` (2 rows of kpad bytes) and
  * tmlc_mm_s8. Padding taps are filled with zp_in, which contributes
@@ -31,48 +11,15 @@ static void tmlc_conv_s8(const int8_t *x, int32_t batches, int32_t h, int32_t w,
                          int32_t zp, int32_t lo, int32_t hi, int8_t *col) {
     const int32_t cg = c_in / groups;
     const int32_t og = c_out / groups;
-    const int32_t k = kh * kw * cg;
     const int32_t pixels = ho * wo;
-    /* The taps of one kernel row are adjacent in the input. */
-    const int contiguous = dw == 1 && groups == 1;
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *xb = x + b * h * w * c_in;
         int8_t *yb = y + b * pixels * c_out;
         for (int32_t p = 0; p < pixels; p += 2) {
             const int32_t rows = pixels - p >= 2 ? 2 : 1;
             for (int32_t g = 0; g < groups; g++) {
-                for (int32_t r = 0; r < rows; r++) {
-                    const int32_t oy = (p + r) / wo, ox = (p + r) % wo;
-                    int8_t *dst = col + r * kpad;
-                    const int32_t ix0 = ox * sw - pl;
-                    int32_t kx0 = ix0 >= 0 ? 0 : (-ix0 + dw - 1) / dw;
-                    if (kx0 > kw) kx0 = kw;
-                    int32_t kx1 = kw;
-                    while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= w) kx1--;
-                    for (int32_t ky = 0; ky < kh; ky++) {
-                        const int32_t iy = oy * sh - pt + ky * dh;
-                        if (iy < 0 || iy >= h) {
-                            tmlc_fill_i8(dst, zp_in, kw * cg);
-                            dst += kw * cg;
-                            continue;
-                        }
-                        const int32_t src = (iy * w + ix0) * c_in + g * cg;
-                        tmlc_fill_i8(dst, zp_in, kx0 * cg);
-                        dst += kx0 * cg;
-                        if (contiguous) {
-                            tmlc_copy_i8(dst, xb + src + kx0 * c_in, (kx1 - kx0) * cg);
-                            dst += (kx1 - kx0) * cg;
-                        } else {
-                            for (int32_t kx = kx0; kx < kx1; kx++) {
-                                tmlc_copy_i8(dst, xb + src + kx * dw * c_in, cg);
-                                dst += cg;
-                            }
-                        }
-                        tmlc_fill_i8(dst, zp_in, (kw - kx1) * cg);
-                        dst += (kw - kx1) * cg;
-                    }
-                    tmlc_fill_i8(dst, 0, kpad - k);
-                }
+                tmlc_im2col_s8(xb, h, w, c_in, wo, kh, kw, sh, sw, dh, dw, pt, pl, cg, g, kpad,
+                               zp_in, p, rows, col);
                 tmlc_mm_s8(col, rows, kpad, wts + g * og * kpad, og, kpad, bias + g * og,
                            mult + g * og, shift + g * og, rq ? rq + 3 * g * og : rq, yb + p * c_out + g * og, c_out, zp, lo,
                            hi);

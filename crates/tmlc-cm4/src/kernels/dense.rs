@@ -1,7 +1,7 @@
 //! Arguments of the dense kernels: `mm_s8.c`, `fc_f32.c`, `matmul_s8.c`,
 //! `matmul_f32.c`.
 
-use super::args::{kernel_args, Arg, Requant};
+use super::args::{kernel_args, Arg, Requant, SparseWeights};
 
 kernel_args! {
     /// `tmlc_mm_s8`: `out[r][c] = requant(bias[c] + lhs[r] . rhs[c])`.
@@ -10,6 +10,23 @@ kernel_args! {
         rows: usize,
         lhs_stride: usize,
         rhs: Arg,
+        n: usize,
+        k: usize,
+        bias: Arg,
+        requant: Requant,
+        out: Arg,
+        out_stride: usize,
+        zp_out: i32,
+        lo: i32,
+        hi: i32,
+    }
+
+    /// `tmlc_spmm_s8`: [`MmS8`] with sparse weights.
+    struct SpmmS8 = "tmlc_spmm_s8" {
+        lhs: Arg,
+        rows: usize,
+        lhs_stride: usize,
+        rhs: SparseWeights,
         n: usize,
         k: usize,
         bias: Arg,

@@ -19,7 +19,7 @@ pub(crate) mod elementwise;
 pub(crate) mod movement;
 pub(crate) mod reduce;
 
-pub(crate) use args::{Arg, Call, Requant};
+pub(crate) use args::{Arg, Call, Requant, SparseWeights};
 
 /// The helpers every model gets.
 pub(crate) const COMMON: &str = include_str!("common.c");
@@ -57,10 +57,16 @@ kernel_registry! {
     FixedPoint = "fixedpoint.c", deps [], math false;
     /// int8 matrix product with folded bias (the 1x1 / FC / im2col core).
     MmS8 = "mm_s8.c", deps [], math false;
+    /// int8 matrix product with sparse weights (bitmaps of blocks).
+    SpmmS8 = "spmm_s8.c", deps [], math false;
+    /// im2col rows (inline helper of the convolutions).
+    Im2colS8 = "im2col_s8.c", deps [], math false;
     /// 1x1 convolution driver.
     Conv1x1S8 = "conv1x1_s8.c", deps [MmS8], math false;
     /// General convolution via im2col.
-    ConvS8 = "conv_s8.c", deps [MmS8], math false;
+    ConvS8 = "conv_s8.c", deps [MmS8, Im2colS8], math false;
+    /// General convolution with sparse weights.
+    SpConvS8 = "spconv_s8.c", deps [SpmmS8, Im2colS8], math false;
     /// Depthwise convolution.
     DwConvS8 = "dwconv_s8.c", deps [], math false;
     /// int8 add / sub (broadcast).
@@ -161,7 +167,7 @@ mod tests {
             seen += 1;
         }
         // One struct per C kernel function (the inline helpers aside).
-        assert_eq!(seen, 36);
+        assert_eq!(seen, 38);
     }
 
     #[test]

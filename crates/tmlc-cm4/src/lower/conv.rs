@@ -2,16 +2,20 @@
 //! input channel per group) -> `tmlc_dwconv_s8`; 1x1 without padding or
 //! groups -> `tmlc_conv1x1_s8` (a matrix product); anything else ->
 //! `tmlc_conv_s8` (im2col into a scratch of 2 rows, then the matrix
-//! product). f32 -> `tmlc_conv_f32`; f32 with int8 weights ->
+//! product). Weights with enough zeros are stored sparse (one group):
+//! `tmlc_spmm_s8` for a 1x1 stride-1 convolution, `tmlc_spconv_s8`
+//! otherwise. f32 -> `tmlc_conv_f32`; f32 with int8 weights ->
 //! `tmlc_conv_f32_w8`.
 
+use super::dense::MmWeights;
 use super::dynamic_mode;
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
 use crate::kernels::conv::{
-    Conv1x1S8, ConvF32, ConvF32Dyn, ConvF32W8, ConvGeometry, ConvS8, DwConvS8,
+    Conv1x1S8, ConvF32, ConvF32Dyn, ConvF32W8, ConvGeometry, ConvS8, DwConvS8, SpConvS8,
 };
+use crate::kernels::dense::SpmmS8;
 use crate::kernels::{Arg, Kernel};
-use crate::pack::{fold_input_offset, pack_conv, pack_depthwise};
+use crate::pack::{fold_input_offset, pack_conv, pack_depthwise, pad_rows};
 use tmlc_ir::prepare;
 use tmlc_ir::{Conv2dAttrs, DynamicQuant};
 
@@ -184,57 +188,120 @@ impl<'g> Cx<'g> {
         let one_by_one = kh == 1 && kw == 1 && a.groups == 1 && a.pad == [0; 4];
         let k = kh * kw * cg;
         let kpad = if one_by_one { k } else { k.div_ceil(4) * 4 };
-        let wc = self.add_const(
-            format!("{pfx}_w"),
-            ConstData::I8(pack_conv(wp.w, o, k, kpad, a.groups)),
-            format!("{name}: weights [c_out][{kpad}], packed by 4 columns"),
-        );
+        let desc = format!("{name}: weights [c_out][{kpad}], packed by 4 columns");
+        let wts = if a.groups == 1 {
+            self.mm_weights(nd, l, &pad_rows(wp.w, o, k, kpad), (o, kpad), desc)
+        } else {
+            let wc = self.add_const(
+                format!("{pfx}_w"),
+                ConstData::I8(pack_conv(wp.w, o, k, kpad, a.groups)),
+                desc,
+            );
+            MmWeights::Dense(Arg::Const(wc, CType::I8))
+        };
         let be = fold_input_offset(wp.w, k, &wp.bias, off);
         let bias = self.i32_array(nd, "bias", be, "bias - zp_in * sum(w)");
-        let wts = Arg::Const(wc, CType::I8);
-        if one_by_one {
-            l.kernel_desc = format!("conv1x1_s8 s{}", a.stride[0]);
-            l.call(
-                Kernel::Conv1x1S8,
-                Conv1x1S8 {
-                    x,
-                    batches: nb,
-                    h,
-                    w,
-                    c_in: c,
-                    stride: a.stride,
-                    ho,
-                    wo,
-                    wts,
-                    bias,
-                    requant,
-                    y,
-                    c_out: o,
-                    zp_out: wp.zp_out,
-                    lo: wp.lo,
-                    hi: wp.hi,
-                },
-            );
-        } else {
-            l.kernel_desc = format!("conv_s8 im2col {kh}x{kw} s{} g{}", a.stride[0], a.groups);
-            l.scratch = 2 * kpad;
-            l.call(
-                Kernel::ConvS8,
-                ConvS8 {
-                    x,
-                    geo,
-                    kpad,
-                    wts,
-                    bias,
-                    requant,
-                    y,
-                    zp_in: wp.zp_in,
-                    zp_out: wp.zp_out,
-                    lo: wp.lo,
-                    hi: wp.hi,
-                    col: Arg::Scratch(CType::I8),
-                },
-            );
+        let (zp_in, zp_out, lo, hi) = (wp.zp_in, wp.zp_out, wp.lo, wp.hi);
+        match wts {
+            MmWeights::Sparse(rhs) if one_by_one && a.stride == [1, 1] => {
+                l.kernel_desc = format!("spmm_s8 1x{} (1x1 conv)", rhs.blk);
+                l.call(
+                    Kernel::SpmmS8,
+                    SpmmS8 {
+                        lhs: x,
+                        rows: nb * h * w,
+                        lhs_stride: c,
+                        rhs,
+                        n: o,
+                        k: c,
+                        bias,
+                        requant,
+                        out: y,
+                        out_stride: o,
+                        zp_out,
+                        lo,
+                        hi,
+                    },
+                );
+            }
+            MmWeights::Sparse(wts) => {
+                l.kernel_desc =
+                    format!("spconv_s8 im2col {kh}x{kw} s{} 1x{}", a.stride[0], wts.blk);
+                l.scratch = 2 * kpad;
+                l.call(
+                    Kernel::SpConvS8,
+                    SpConvS8 {
+                        x,
+                        batches: nb,
+                        h,
+                        w,
+                        c_in: c,
+                        ho,
+                        wo,
+                        c_out: o,
+                        kh,
+                        kw,
+                        stride: a.stride,
+                        dilation: a.dilation,
+                        pad_tl: [a.pad[0], a.pad[1]],
+                        kpad,
+                        wts,
+                        bias,
+                        requant,
+                        y,
+                        zp_in,
+                        zp_out,
+                        lo,
+                        hi,
+                        col: Arg::Scratch(CType::I8),
+                    },
+                );
+            }
+            MmWeights::Dense(wts) if one_by_one => {
+                l.kernel_desc = format!("conv1x1_s8 s{}", a.stride[0]);
+                l.call(
+                    Kernel::Conv1x1S8,
+                    Conv1x1S8 {
+                        x,
+                        batches: nb,
+                        h,
+                        w,
+                        c_in: c,
+                        stride: a.stride,
+                        ho,
+                        wo,
+                        wts,
+                        bias,
+                        requant,
+                        y,
+                        c_out: o,
+                        zp_out,
+                        lo,
+                        hi,
+                    },
+                );
+            }
+            MmWeights::Dense(wts) => {
+                l.kernel_desc = format!("conv_s8 im2col {kh}x{kw} s{} g{}", a.stride[0], a.groups);
+                l.scratch = 2 * kpad;
+                l.call(
+                    Kernel::ConvS8,
+                    ConvS8 {
+                        x,
+                        geo,
+                        kpad,
+                        wts,
+                        bias,
+                        requant,
+                        y,
+                        zp_in,
+                        zp_out,
+                        lo,
+                        hi,
+                        col: Arg::Scratch(CType::I8),
+                    },
+                );
+            }
         }
         Ok(())
     }

@@ -3,15 +3,24 @@
 //! multipliers and the requantisation arrays.
 
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
-use crate::kernels::dense::{FcF32, FcF32Dyn, FcF32W8, MatMulF32, MatMulS8, MmS8};
-use crate::kernels::{Arg, Kernel, Requant};
-use crate::pack::{fast_requant_params, fold_input_offset, pack_mm};
+use crate::kernels::dense::{FcF32, FcF32Dyn, FcF32W8, MatMulF32, MatMulS8, MmS8, SpmmS8};
+use crate::kernels::{Arg, Kernel, Requant, SparseWeights};
+use crate::pack::{choose_sparse, fast_requant_params, fold_input_offset, pack_mm};
 use tmlc_ir::arith::activation_range_i8;
 use tmlc_ir::prepare::{self, Multiplier, PrepareError};
 use tmlc_ir::{
     broadcast_strides, numel, strides, Activation, DynamicQuant, FullyConnectedAttrs, Quant,
     TensorData, ValueId,
 };
+
+/// The weights of an int8 matrix product, as [`Cx::mm_weights`] stores
+/// them.
+pub(super) enum MmWeights {
+    /// Packed by 4 columns, for `tmlc_mm_s8`.
+    Dense(Arg),
+    /// Sparse, for `tmlc_spmm_s8`.
+    Sparse(SparseWeights),
+}
 
 /// `tmlc_ir::prepare::conv_multipliers` or `fully_connected_multipliers`.
 pub(super) type MultipliersFn =
@@ -97,6 +106,45 @@ impl<'g> Cx<'g> {
             format!("layer {}: per-channel shifts", &pfx[1..]),
         );
         Requant::Full { mult, shift }
+    }
+
+    /// The `[n][k]` weights `w` of a matrix product as constants: sparse
+    /// when that saves flash ([`choose_sparse`]; recorded in the layer's
+    /// report row), else packed by 4 columns ([`pack_mm`]) and described by
+    /// `desc`.
+    pub(super) fn mm_weights(
+        &mut self,
+        nd: &Node<'_>,
+        l: &mut Layer,
+        w: &[i8],
+        (n, k): (usize, usize),
+        desc: String,
+    ) -> MmWeights {
+        let pfx = &nd.pfx;
+        let Some(sp) = choose_sparse(w, n, k, n * k) else {
+            let wc = self.add_const(format!("{pfx}_w"), ConstData::I8(pack_mm(w, n, k)), desc);
+            return MmWeights::Dense(Arg::Const(wc, CType::I8));
+        };
+        l.sparse = Some((n * k, sp.bytes()));
+        let name = nd.name;
+        let nz = self.add_const(
+            format!("{pfx}_wnz"),
+            ConstData::I8(sp.nz),
+            format!(
+                "{name}: non-zero blocks of {} weights, row after row",
+                sp.blk
+            ),
+        );
+        let map = self.add_const(
+            format!("{pfx}_wmap"),
+            ConstData::U32(sp.map),
+            format!("{name}: bitmap of each row's non-zero blocks"),
+        );
+        MmWeights::Sparse(SparseWeights {
+            map: Arg::Const(map, CType::U32),
+            nz: Arg::Const(nz, CType::I8),
+            blk: sp.blk,
+        })
     }
 
     /// An f32 bias operand, or a zero array.
@@ -221,33 +269,56 @@ impl<'g> Cx<'g> {
             let wp = self.weighted_s8(nd, nout, a.act, prepare::fully_connected_multipliers)?;
             let be = fold_input_offset(wp.w, k, &wp.bias, wp.zp_in.wrapping_neg());
             let requant = self.requant(nd, &wp, k);
-            let name = nd.name;
-            let wc = self.add_const(
-                format!("{}_w", nd.pfx),
-                ConstData::I8(pack_mm(wp.w, nout, k)),
-                format!("{name}: weights [{nout}][{k}], packed by 4 columns"),
-            );
+            let desc = format!("{}: weights [{nout}][{k}], packed by 4 columns", nd.name);
+            let wts = self.mm_weights(nd, l, wp.w, (nout, k), desc);
             let bias = self.i32_array(nd, "bias", be, "bias - zp_in * sum(w)");
-            l.kernel_desc = "mm_s8".into();
             let lhs = self.input(nd.ops[0], CType::I8);
-            l.call(
-                Kernel::MmS8,
-                MmS8 {
-                    lhs,
-                    rows,
-                    lhs_stride: k,
-                    rhs: Arg::Const(wc, CType::I8),
-                    n: nout,
-                    k,
-                    bias,
-                    requant,
-                    out: Arg::Out(CType::I8),
-                    out_stride: nout,
-                    zp_out: wp.zp_out,
-                    lo: wp.lo,
-                    hi: wp.hi,
-                },
-            );
+            let out = Arg::Out(CType::I8);
+            let (zp_out, lo, hi) = (wp.zp_out, wp.lo, wp.hi);
+            match wts {
+                MmWeights::Sparse(rhs) => {
+                    l.kernel_desc = format!("spmm_s8 1x{}", rhs.blk);
+                    l.call(
+                        Kernel::SpmmS8,
+                        SpmmS8 {
+                            lhs,
+                            rows,
+                            lhs_stride: k,
+                            rhs,
+                            n: nout,
+                            k,
+                            bias,
+                            requant,
+                            out,
+                            out_stride: nout,
+                            zp_out,
+                            lo,
+                            hi,
+                        },
+                    );
+                }
+                MmWeights::Dense(rhs) => {
+                    l.kernel_desc = "mm_s8".into();
+                    l.call(
+                        Kernel::MmS8,
+                        MmS8 {
+                            lhs,
+                            rows,
+                            lhs_stride: k,
+                            rhs,
+                            n: nout,
+                            k,
+                            bias,
+                            requant,
+                            out,
+                            out_stride: nout,
+                            zp_out,
+                            lo,
+                            hi,
+                        },
+                    );
+                }
+            }
         } else {
             return Err(nd.unsupported(""));
         }

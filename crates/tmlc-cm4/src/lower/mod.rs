@@ -46,6 +46,7 @@ pub(crate) enum CType {
     U8,
     I16,
     I32,
+    U32,
     I64,
     F32,
     Void,
@@ -58,6 +59,7 @@ impl CType {
             CType::U8 => "uint8_t",
             CType::I16 => "int16_t",
             CType::I32 => "int32_t",
+            CType::U32 => "uint32_t",
             CType::I64 => "int64_t",
             CType::F32 => "float",
             CType::Void => "void",
@@ -72,6 +74,7 @@ pub(crate) enum ConstData {
     U8(Vec<u8>),
     I16(Vec<i16>),
     I32(Vec<i32>),
+    U32(Vec<u32>),
     I64(Vec<i64>),
     F32(Vec<f32>),
 }
@@ -83,6 +86,7 @@ impl ConstData {
             ConstData::U8(_) => CType::U8,
             ConstData::I16(_) => CType::I16,
             ConstData::I32(_) => CType::I32,
+            ConstData::U32(_) => CType::U32,
             ConstData::I64(_) => CType::I64,
             ConstData::F32(_) => CType::F32,
         }
@@ -94,6 +98,7 @@ impl ConstData {
             ConstData::U8(v) => v.len(),
             ConstData::I16(v) => v.len(),
             ConstData::I32(v) => v.len(),
+            ConstData::U32(v) => v.len(),
             ConstData::I64(v) => v.len(),
             ConstData::F32(v) => v.len(),
         }
@@ -103,7 +108,7 @@ impl ConstData {
         let es = match self.ctype() {
             CType::I8 | CType::U8 | CType::Void => 1,
             CType::I16 => 2,
-            CType::I32 | CType::F32 => 4,
+            CType::I32 | CType::U32 | CType::F32 => 4,
             CType::I64 => 8,
         };
         self.len() * es
@@ -116,6 +121,7 @@ impl ConstData {
             ConstData::U8(v) => v.clone(),
             ConstData::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             ConstData::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            ConstData::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             ConstData::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             ConstData::F32(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
         };
@@ -166,6 +172,8 @@ pub(crate) struct Layer {
     pub(crate) kernels: Vec<Kernel>,
     /// A short description of the kernel choice (report).
     pub(crate) kernel_desc: String,
+    /// Weights stored sparse: `(dense bytes, sparse bytes)` (report).
+    pub(crate) sparse: Option<(usize, usize)>,
 }
 
 impl Layer {
@@ -470,6 +478,7 @@ impl<'g> Cx<'g> {
             consts: Vec::new(),
             kernels: Vec::new(),
             kernel_desc: String::new(),
+            sparse: None,
         };
         match &node.op {
             Op::Conv2d(a) => self.conv2d(&nd, &mut l, a)?,

@@ -297,6 +297,24 @@ impl B {
             TensorData::I8(data),
         )
     }
+    /// Zeroes blocks of `blk` consecutive weights along each output
+    /// channel's row of weight constant `w`, keeping about one in `keep`
+    /// (and every block of the first row, so a row may be dense).
+    pub fn sparsify(&mut self, w: tmlc_ir::ValueId, blk: usize, keep: u32) {
+        let rows = self.g.value(w).ty.shape[0];
+        let Some(TensorData::I8(mut d)) = self.g.const_data(w).cloned() else {
+            panic!("not an int8 constant");
+        };
+        let k = d.len() / rows;
+        for (r, row) in d.chunks_mut(k).enumerate() {
+            for block in row.chunks_mut(blk) {
+                if r > 0 && !self.rnd().is_multiple_of(keep) {
+                    block.fill(0);
+                }
+            }
+        }
+        self.g.make_const(w, TensorData::I8(d));
+    }
     /// An int8 activation-like constant.
     pub fn qc(&mut self, shape: &[usize], s: f32, zp: i32) -> tmlc_ir::ValueId {
         let n = tmlc_ir::numel(shape);

@@ -12,6 +12,7 @@ pub mod fold_constants;
 pub mod fold_pad;
 pub mod fuse_activation;
 pub mod fuse_qdq;
+pub mod prune;
 pub mod quantize;
 pub mod quantize_weights;
 pub mod remove_identity;

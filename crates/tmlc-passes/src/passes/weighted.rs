@@ -100,3 +100,60 @@ pub(crate) fn absorb(
     g.rename(x, &keep);
     Ok(())
 }
+
+/// The conv2d / fully_connected layers whose weights are a constant (f32,
+/// or int8 with per-tensor or per-output-channel parameters), in
+/// execution order.
+pub(crate) fn weight_layers(g: &Graph) -> Vec<NodeId> {
+    let order = g.topo_order().unwrap_or_default();
+    order
+        .into_iter()
+        .filter(|&n| {
+            let node = g.node(n);
+            matches!(node.op, Op::Conv2d(_) | Op::FullyConnected(_))
+                && node
+                    .operands
+                    .get(1)
+                    .is_some_and(|&w| real_weights(g, w).is_some())
+        })
+        .collect()
+}
+
+/// True for a depthwise conv2d (one input channel per group, several
+/// groups).
+pub(crate) fn is_depthwise(g: &Graph, n: NodeId) -> bool {
+    match &g.node(n).op {
+        Op::Conv2d(a) => {
+            let w = &g.value(g.node(n).operands[1]).ty.shape;
+            a.groups > 1 && w.last() == Some(&1)
+        }
+        _ => false,
+    }
+}
+
+/// The real values of constant weights `w` (`[O, ...]`): f32 as they are,
+/// int8 dequantized with their per-tensor or axis-0 parameters.
+pub(crate) fn real_weights(g: &Graph, w: ValueId) -> Option<Vec<f32>> {
+    let ty = &g.value(w).ty;
+    match g.const_data(w)? {
+        TensorData::F32(d) => Some(d.clone()),
+        TensorData::I8(d) => {
+            let q = ty.quant.as_ref()?;
+            if !(q.is_per_tensor() || q.axis == Some(0)) {
+                return None;
+            }
+            let rows = ty.shape.first().copied().unwrap_or(1).max(1);
+            let k = (d.len() / rows).max(1);
+            Some(
+                d.iter()
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let c = if q.is_per_tensor() { 0 } else { i / k };
+                        q.scale_at(c) * (v as i32 - q.zero_point_at(c)) as f32
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
