@@ -339,6 +339,26 @@ pub fn channel_means(
     data: &CalibrationData,
     names: &[String],
 ) -> Result<BTreeMap<String, Vec<f64>>, InterpError> {
+    channel_reduce(g, data, names, |x| x)
+}
+
+/// Per-channel (last axis) means of `|x|` of the op results named in
+/// `names`, on `data` (the activation-based importance of channels).
+pub fn channel_mean_abs(
+    g: &Graph,
+    data: &CalibrationData,
+    names: &[String],
+) -> Result<BTreeMap<String, Vec<f64>>, InterpError> {
+    channel_reduce(g, data, names, f64::abs)
+}
+
+/// Per-channel means of `f(x)` ([`channel_means`]).
+fn channel_reduce(
+    g: &Graph,
+    data: &CalibrationData,
+    names: &[String],
+    f: fn(f64) -> f64,
+) -> Result<BTreeMap<String, Vec<f64>>, InterpError> {
     let n = slots(g);
     let wanted: Vec<bool> = {
         let mut w = vec![false; n];
@@ -362,7 +382,7 @@ pub fn channel_means(
             let c = t.ty.shape.last().copied().unwrap_or(1).max(1);
             let (s, count) = acc[v.index()].get_or_insert((vec![0.0; c], 0));
             for (i, real) in reals(t).into_iter().enumerate() {
-                s[i % c] += real;
+                s[i % c] += f(real);
             }
             *count += (t.data.len() / c) as u64;
         },

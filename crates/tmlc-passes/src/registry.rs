@@ -107,6 +107,7 @@ impl Registry {
                 passes::fuse_activation::INFO,
                 passes::fuse_qdq::INFO,
                 passes::prune::INFO,
+                passes::prune_channels::INFO,
                 passes::quantize::INFO,
                 passes::quantize_weights::INFO,
                 passes::remove_identity::INFO,

@@ -13,6 +13,7 @@ pub mod fold_pad;
 pub mod fuse_activation;
 pub mod fuse_qdq;
 pub mod prune;
+pub mod prune_channels;
 pub mod quantize;
 pub mod quantize_weights;
 pub mod remove_identity;
