@@ -142,9 +142,31 @@ fn floats(t: &Tensor) -> &[f32] {
     }
 }
 
+/// Samples folded one after the other by one parallel task: a constant, so
+/// that floating-point sums do not depend on the number of threads.
+const CHUNK: usize = 8;
+
+/// Folds `f` over `samples` in parallel chunks of [`CHUNK`] samples (each
+/// in order from `init()`), then merges the chunks' results in order: the
+/// same sums, to the bit, on every machine and run.
+pub(crate) fn fold_samples<A: Send>(
+    samples: &[Vec<Tensor>],
+    init: impl Fn() -> A + Sync + Send,
+    f: impl Fn(A, &[Tensor]) -> Result<A, InterpError> + Sync + Send,
+    merge: impl Fn(A, A) -> A,
+) -> Result<A, InterpError> {
+    let parts: Vec<A> = samples
+        .par_chunks(CHUNK)
+        .map(|c| c.iter().try_fold(init(), |acc, s| f(acc, s)))
+        .collect::<Result<_, _>>()?;
+    let mut parts = parts.into_iter();
+    let first = parts.next().unwrap_or_else(&init);
+    Ok(parts.fold(first, merge))
+}
+
 /// Runs `g` on every sample (in parallel), folding `observe(acc, value,
-/// tensor)` over every graph input and op result into one accumulator per
-/// thread, then merging them.
+/// tensor)` over every graph input and op result, and merging the results
+/// deterministically ([`fold_samples`]).
 pub fn fold_observed<A: Send>(
     g: &Graph,
     data: &CalibrationData,
@@ -153,17 +175,19 @@ pub fn fold_observed<A: Send>(
     observe: impl Fn(&mut A, ValueId, &Tensor) + Sync + Send,
     merge: impl Fn(A, A) -> A + Sync + Send,
 ) -> Result<A, InterpError> {
-    data.samples
-        .par_iter()
-        .try_fold(&init, |mut acc, sample| {
+    fold_samples(
+        &data.samples,
+        init,
+        |mut acc, sample| {
             for (&v, t) in g.inputs().iter().zip(sample) {
                 observe(&mut acc, v, t);
             }
             run_observed(g, sample, |v, t| observe(&mut acc, v, t))?;
             tick();
             Ok(acc)
-        })
-        .try_reduce(&init, |a, b| Ok(merge(a, b)))
+        },
+        merge,
+    )
 }
 
 /// Per-value `(min, max)` of finite elements, indexed by value index.
@@ -438,10 +462,10 @@ pub fn sqnr(
     let idx = |g: &Graph, name: &str| g.value_by_name(name).map(|v| v.index());
     let slots_e: Vec<Option<usize>> = pairs.iter().map(|(_, e)| idx(exact, e)).collect();
     let slots_a: Vec<Option<usize>> = pairs.iter().map(|(a, _)| idx(approx, a)).collect();
-    let sums = data
-        .samples
-        .par_iter()
-        .map(|sample| -> Result<Vec<(f64, f64)>, InterpError> {
+    let sums = fold_samples(
+        &data.samples,
+        || vec![(0.0, 0.0); pairs.len()],
+        |mut out: Vec<(f64, f64)>, sample| {
             let mut want: Vec<Option<Vec<f64>>> = vec![None; pairs.len()];
             // Runs `g`, giving `sink` the tensor of each pair's value.
             let grab =
@@ -459,7 +483,6 @@ pub fn sqnr(
                     run_observed(g, sample, each).map(|_| ())
                 };
             grab(exact, &slots_e, &mut |k, t| want[k] = Some(reals(t)))?;
-            let mut out = vec![(0.0, 0.0); pairs.len()];
             grab(approx, &slots_a, &mut |k, t| {
                 if let Some(f) = &want[k] {
                     for (x, y) in f.iter().zip(reals(t)) {
@@ -469,16 +492,14 @@ pub fn sqnr(
                 }
             })?;
             Ok(out)
-        })
-        .try_reduce(
-            || vec![(0.0, 0.0); pairs.len()],
-            |a, b| {
-                Ok(a.iter()
-                    .zip(b)
-                    .map(|(p, q)| (p.0 + q.0, p.1 + q.1))
-                    .collect())
-            },
-        )?;
+        },
+        |a, b| {
+            a.iter()
+                .zip(b)
+                .map(|(p, q)| (p.0 + q.0, p.1 + q.1))
+                .collect()
+        },
+    )?;
     Ok(sums
         .into_iter()
         .enumerate()
@@ -492,6 +513,38 @@ pub fn sqnr(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_do_not_depend_on_the_number_of_threads() {
+        // Sums of values of very different magnitudes: any change of order
+        // changes the low bits.
+        let samples: Vec<Vec<Tensor>> = (0..50)
+            .map(|i| {
+                let v = 10f32.powi(i % 13 - 6) * (1.0 + i as f32 / 7.0);
+                vec![Tensor {
+                    ty: tmlc_ir::TensorType::new(tmlc_ir::DType::F32, vec![1]),
+                    data: TensorData::F32(vec![v]),
+                }]
+            })
+            .collect();
+        let sum = || {
+            fold_samples(
+                &samples,
+                || 0.0f64,
+                |a, s| Ok(a + f64::from(floats(&s[0])[0])),
+                |a, b| a + b,
+            )
+            .unwrap_or(f64::NAN)
+        };
+        let on = |n| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build();
+            pool.map(|p| p.install(sum).to_bits()).unwrap_or(0)
+        };
+        let one = on(1);
+        for n in [2, 3, 8] {
+            assert_eq!(on(n), one, "{n} threads");
+        }
+    }
 
     #[test]
     fn methods_parse_and_print() {

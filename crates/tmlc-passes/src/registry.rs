@@ -110,6 +110,7 @@ impl Registry {
                 passes::prune_channels::INFO,
                 passes::quantize::INFO,
                 passes::quantize_weights::INFO,
+                passes::recover::INFO,
                 passes::remove_identity::INFO,
                 passes::softmax_last_axis::INFO,
                 passes::tabulate::INFO,

@@ -16,6 +16,7 @@ pub mod prune;
 pub mod prune_channels;
 pub mod quantize;
 pub mod quantize_weights;
+pub mod recover;
 pub mod remove_identity;
 pub mod softmax_last_axis;
 pub mod tabulate;
