@@ -124,12 +124,12 @@ pub(crate) fn pack_sparse(w: &[i8], n: usize, k: usize, blk: usize) -> Sparse {
     Sparse { blk, map, nz }
 }
 
-/// The smallest sparse layout of `[n][k]` weights (blocks of 1, or of 4
-/// when `k` is a multiple of 4, which the kernel multiplies two SMLADs at
-/// a time; blocks of 4 on a tie), when it saves at least a quarter of the
-/// `dense` bytes: the bitmap walk is slower than the dense product per
-/// stored weight, which only a large saving pays for (a model with a
-/// fraction of zeros that training left keeps its dense kernels).
+/// The sparse layout of `[n][k]` weights, when it saves at least a quarter
+/// of the `dense` bytes: blocks of 4 (when `k` is a multiple of 4: two
+/// SMLADs per block, the fastest) unless blocks of 1 take less than 95% of
+/// their bytes. The bitmap walk is slower than the dense product per
+/// stored weight, which only a large saving pays for: a model with a
+/// fraction of zeros that training left keeps its dense kernels.
 pub(crate) fn choose_sparse(w: &[i8], n: usize, k: usize, dense: usize) -> Option<Sparse> {
     let zeros = w.iter().filter(|&&v| v == 0).count();
     if 4 * zeros < w.len() {
@@ -138,10 +138,10 @@ pub(crate) fn choose_sparse(w: &[i8], n: usize, k: usize, dense: usize) -> Optio
     let one = pack_sparse(w, n, k, 1);
     let best = if k & 3 == 0 {
         let four = pack_sparse(w, n, k, 4);
-        if four.bytes() <= one.bytes() {
-            four
-        } else {
+        if 20 * one.bytes() < 19 * four.bytes() {
             one
+        } else {
+            four
         }
     } else {
         one

@@ -52,9 +52,33 @@ pub struct CompileArgs {
     #[arg(long, value_name = "PASSES", default_value = tmlc::passes::DEFAULT_PIPELINE)]
     pub passes: String,
     #[command(flatten)]
+    pub compress: CompressArgs,
+    #[command(flatten)]
     pub quantize: QuantizeArgs,
     #[command(flatten)]
     pub calibration: CalibrationArgs,
+}
+
+/// Pruning and recovery (the main job only).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Compression")]
+pub struct CompressArgs {
+    /// Prune the model, comma-separated items, repeatable:
+    /// `sparsity=R` zeroes the fraction R of each layer's weights, smallest
+    /// first (stored sparse, so flash shrinks; options `block=1|4`,
+    /// `ranking=layer|global`, `ends=BOOL` to include the first and last
+    /// layers); `LAYER=R` gives one layer its own sparsity; `channels=R`
+    /// removes the fraction R of the channels of each layer (and what reads
+    /// them), so MACs, weights and RAM shrink (`score=l1|l2|activation`).
+    #[arg(long, value_name = "ITEMS")]
+    pub prune: Vec<String>,
+    /// How pruned layers are re-fitted to the unpruned model (the teacher)
+    /// on the calibration data: `none`, `bias` (mean shift), `lsq` (weights
+    /// and bias by least squares), `full` (lsq, and reconstruction rounding
+    /// of 4-bit weights). Needs --calibration unless `none`.
+    #[arg(long, value_name = "MODE", default_value = "full",
+          value_parser = |s: &str| s.parse::<tmlc::passes::passes::recover::Mode>())]
+    pub recover: tmlc::passes::passes::recover::Mode,
 }
 
 /// Post-training quantization of a float model (the main job only).

@@ -10,6 +10,7 @@ use tmlc::passes::calibrate::{CalibrationData, Ranges};
 use tmlc::passes::passes::equalize::Equalize;
 use tmlc::passes::passes::quantize::{Quantize, Sensitivity};
 use tmlc::passes::passes::quantize_weights::QuantizeWeights;
+use tmlc::passes::passes::recover::Mode;
 use tmlc::passes::{PassContext, Pipeline, Registry, DEFAULT_PIPELINE};
 use tmlc::{c_identifier, read_tensor, stem, CompileOptions, Error};
 
@@ -37,6 +38,21 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         .to_string();
     opts.pipeline =
         Pipeline::parse(&a.passes, &Registry::builtin())?.reaching(tmlc::ir::Phase::Canonical);
+    let mut prune = tmlc::PruneSpec::default();
+    for p in &a.compress.prune {
+        prune.add(p).map_err(|message| Error::Usage {
+            path: model.display().to_string(),
+            message: format!("--prune: {message}"),
+        })?;
+    }
+    let recovering = !prune.is_empty() && a.compress.recover != Mode::None;
+    if recovering && a.calibration.calibration.is_empty() {
+        return Err(Error::Usage {
+            path: model.display().to_string(),
+            message: "recovering pruned layers needs calibration data (--calibration DATA), or --recover none".into(),
+        });
+    }
+    opts.pipeline = opts.pipeline.then_all(prune.pipeline(a.compress.recover)?);
     let q = &a.quantize;
     if q.equalize {
         opts.pipeline = opts.pipeline.then(Equalize::default());
@@ -61,10 +77,10 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         None => {}
     }
     let calibrating = !a.calibration.calibration.is_empty() || a.calibration.ranges.is_some();
-    if calibrating && q.quantize != Some(QuantizeKind::Int8) {
+    if calibrating && q.quantize != Some(QuantizeKind::Int8) && prune.is_empty() {
         return Err(Error::Usage {
             path: model.display().to_string(),
-            message: "--calibration and --ranges are for --quantize int8".into(),
+            message: "--calibration and --ranges are for --quantize int8 and --prune".into(),
         });
     }
     let mut cx = PassContext::new(opts.verify_each);

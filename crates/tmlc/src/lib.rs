@@ -59,11 +59,13 @@
 
 mod calibration;
 mod compile;
+mod compress;
 mod error;
 mod load;
 
 pub use calibration::{ranges_to_json, read_calibration, read_ranges};
 pub use compile::{compile, compile_with, write_c, CompileOptions};
+pub use compress::PruneSpec;
 pub use error::Error;
 pub use load::{c_identifier, load_model, load_model_with, read_tensor, stem, LoadOptions};
 

@@ -69,6 +69,7 @@ pub(crate) mod plan;
 
 use crate::calibrate::{calibrate, CalibrationData, Method, Ranges};
 use crate::passes::{dce::DeadCodeElimination, fuse_qdq::FuseQdq};
+use crate::teacher::Teacher;
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -140,7 +141,9 @@ impl Default for Quantize {
 
 /// How much each int8 layer and each graph output lost to quantization:
 /// SQNR in dB of the layer's (dequantized) result against the float
-/// graph's value on the calibration data. Lower is worse.
+/// graph's value on the calibration data; for the outputs, against the
+/// uncompressed model when the graph was pruned (the context's
+/// [`Teacher`]). Lower is worse.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sensitivity {
     /// `(int8 layer result name, SQNR dB)`, in execution order.
@@ -255,7 +258,8 @@ impl Pass for Quantize {
         if self.sensitivity {
             match cx.get::<CalibrationData>() {
                 Some(data) => {
-                    let s = sensitivity(&float, g, data, &layers)?;
+                    let teacher = cx.get::<Teacher>().map(|t| &t.0);
+                    let s = sensitivity(&float, teacher, g, data, &layers)?;
                     cx.insert(s);
                 }
                 None => cx.report(INFO.name, "no calibration data: no sensitivity measured"),
@@ -315,9 +319,11 @@ fn insert_qdq(
 }
 
 /// The SQNR of the int8 layers of `g` (named in `layers`, by float name)
-/// and of its outputs against `float`.
+/// against `float`, and of its outputs against the uncompressed `teacher`
+/// if there is one (the graph was pruned before), else against `float`.
 fn sensitivity(
     float: &Graph,
+    teacher: Option<&Graph>,
     g: &Graph,
     data: &CalibrationData,
     layers: &BTreeMap<String, String>,
@@ -336,15 +342,16 @@ fn sensitivity(
             Some((name.clone(), f.clone()))
         })
         .collect();
+    let reference = teacher.unwrap_or(float);
     let outputs: Vec<(String, String)> = g
         .outputs()
         .iter()
-        .zip(float.outputs())
-        .map(|(&q, &f)| (g.value(q).name.clone(), float.value(f).name.clone()))
+        .zip(reference.outputs())
+        .map(|(&q, &f)| (g.value(q).name.clone(), reference.value(f).name.clone()))
         .collect();
-    let all: Vec<(String, String)> = int8_layers.iter().chain(&outputs).cloned().collect();
-    let db = crate::calibrate::sqnr(float, g, data, &all).map_err(failed)?;
-    let (l, o) = db.split_at(int8_layers.len());
+    let l = crate::calibrate::sqnr(float, g, data, &int8_layers).map_err(failed)?;
+    let o = crate::calibrate::sqnr(reference, g, data, &outputs).map_err(failed)?;
+    let (l, o) = (&l[..], &o[..]);
     let named = |pairs: &[(String, String)], db: &[Option<f64>]| -> Vec<(String, f64)> {
         pairs
             .iter()

@@ -1,0 +1,107 @@
+#![allow(clippy::panic, clippy::unwrap_used)] // tests fail by panicking
+
+//! `--prune` and `--recover` from the command line: the passes they run,
+//! the report's sparse weights, and one-line errors.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn tmlc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tmlc"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tmlc: {e}"))
+}
+
+fn digits(file: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/models/digits");
+    p.join(file).display().to_string()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn prune_recover_quantize_in_one_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("m.c").display().to_string();
+    let (model, calib) = (digits("digits_dw.onnx"), digits("calib.npy"));
+    let o = tmlc(&[
+        &model,
+        "--prune",
+        "sparsity=0.5,block=4",
+        "--prune",
+        "channels=0.25",
+        "--quantize",
+        "int8",
+        "--calibration",
+        &calib,
+        "--report",
+        "-o",
+        &c,
+    ]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{err}");
+    // The passes ran in order and said what they did.
+    let notes: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("note: "))
+        .collect();
+    let passes: Vec<&str> = notes.iter().filter_map(|l| l.split(':').next()).collect();
+    assert_eq!(
+        passes,
+        ["prune-channels", "prune", "recover", "quantize"],
+        "{err}"
+    );
+    assert!(notes[2].starts_with("recover: full: "), "{err}");
+    // Sparse layers show their dense and sparse bytes; the output SQNR is
+    // against the unpruned model.
+    assert!(out.contains("dense -> sparse"), "{out}");
+    assert!(out.contains("spmm_s8 1x4"), "{out}");
+    assert!(out.contains("output %logits: SQNR"), "{out}");
+    assert!(std::fs::read_to_string(&c)
+        .unwrap()
+        .contains("tmlc_spmm_s8("));
+}
+
+#[test]
+fn prune_errors_are_one_line() {
+    let (model, calib) = (digits("digits_dw.onnx"), digits("calib.npy"));
+    for (args, want) in [
+        (
+            vec!["--prune", "sparsity=0.5"],
+            "recovering pruned layers needs calibration data (--calibration DATA), or --recover none",
+        ),
+        (
+            vec!["--prune", "sparsity", "--recover", "none"],
+            "--prune: `sparsity` is not KEY=VALUE (e.g. sparsity=0.5, channels=0.25)",
+        ),
+        (
+            vec!["--prune", "sparsity=2", "--recover", "none"],
+            "pass `prune`: option `sparsity`: `2` is not a fraction between 0 and 1",
+        ),
+        (
+            vec!["--prune", "nosuchlayer=0.5", "--recover", "none"],
+            "pass `prune` failed: `nosuchlayer` is not a conv2d / fully_connected layer with constant weights",
+        ),
+        (
+            vec!["--prune", "channels=0.3,score=activation", "--recover", "none"],
+            "pass `prune-channels` failed: score=activation needs calibration data (--calibration)",
+        ),
+        (
+            vec!["--calibration", &calib],
+            "--calibration and --ranges are for --quantize int8 and --prune",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("m.c").display().to_string();
+        let mut all = vec![model.as_str(), "-o", &c];
+        all.extend(args.iter().copied());
+        let o = tmlc(&all);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
