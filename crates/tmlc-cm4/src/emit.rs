@@ -40,10 +40,11 @@ fn c_int(v: i64) -> String {
     }
 }
 
-/// The dtype code macro of the header.
+/// The dtype code macro of the header (i4 is never a graph input or
+/// output: the verifier keeps it to constants).
 fn dtype_macro(d: DType) -> &'static str {
     match d {
-        DType::I8 => "TMLC_INT8",
+        DType::I8 | DType::I4 => "TMLC_INT8",
         DType::U8 => "TMLC_UINT8",
         DType::I16 => "TMLC_INT16",
         DType::I32 => "TMLC_INT32",

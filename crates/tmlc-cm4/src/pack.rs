@@ -87,6 +87,24 @@ pub(crate) fn pack_conv(w: &[i8], o: usize, k: usize, kpad: usize, groups: usize
         .collect()
 }
 
+/// `[n][k]` 4-bit weights (`-8..=7`) packed for `tmlc_mm_s4`: per row,
+/// groups of 8 in 4 bytes, byte `j` holding weight `j` in its low nibble
+/// and weight `j + 4` in its high nibble; a last short group padded with
+/// zeros.
+pub(crate) fn pack_s4(w: &[i8], n: usize, k: usize) -> Vec<u8> {
+    let groups = k.div_ceil(8);
+    let mut out = vec![0u8; n * 4 * groups];
+    for (r, row) in w.chunks(k.max(1)).take(n).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            let (g, t) = (i / 8, i % 8);
+            let byte = &mut out[r * 4 * groups + 4 * g + t % 4];
+            let nib = (v as u8) & 15;
+            *byte |= if t < 4 { nib } else { nib << 4 };
+        }
+    }
+    out
+}
+
 /// Weights in the sparse layout of `tmlc_spmm_s8`: each row (output
 /// channel) of `k` weights cut into blocks of `blk`; per row a bitmap of
 /// `ceil(ceil(k / blk) / 32)` words, bit `j` of word `i` set when block
@@ -246,6 +264,16 @@ mod tests {
         // 2 groups of 1 channel, k = 3 padded to 4.
         let p = pack_conv(&[1, 2, 3, 4, 5, 6], 2, 3, 4, 2);
         assert_eq!(p, vec![1, 2, 3, 0, 4, 5, 6, 0]);
+    }
+
+    #[test]
+    fn s4_packing_puts_weight_j_and_j_plus_4_in_one_byte() {
+        // One row of 10: a group of 8, then 2 padded to a group.
+        let w = [1, 2, 3, 4, -1, -2, -3, -8, 7, -7];
+        assert_eq!(
+            pack_s4(&w, 1, 10),
+            vec![0xf1, 0xe2, 0xd3, 0x84, 0x07, 0x09, 0, 0]
+        );
     }
 
     #[test]

@@ -191,6 +191,63 @@ fn sparse_weights_int8() {
     }
 }
 
+/// 4-bit weights (`i4`), two per byte, multiplied by `tmlc_mm_s4`: 1x1
+/// stride 1 directly, other convolutions through `tmlc_conv_s4`, fully
+/// connected layers; row lengths with and without a short last group of
+/// 8, fast and full requantisation.
+#[test]
+fn int4_weights() {
+    let cases = [
+        // (h, w, cin, cout, k, stride, pad, fast requant, kernel)
+        (4, 5, 16, 6, 1, 1, [0; 4], true, "mm_s4 (1x1 conv)"),
+        (3, 3, 13, 5, 1, 1, [0; 4], false, "mm_s4 (1x1 conv)"),
+        (5, 7, 8, 5, 1, 2, [0; 4], true, "conv_s4 im2col 1x1 s2"),
+        (6, 6, 3, 8, 3, 1, [1; 4], true, "conv_s4 im2col 3x3 s1"),
+        (
+            7,
+            6,
+            5,
+            7,
+            3,
+            2,
+            [0, 0, 1, 1],
+            false,
+            "conv_s4 im2col 3x3 s2",
+        ),
+    ];
+    for (i, (h, w, cin, cout, k, s, p, fast, kernel)) in cases.into_iter().enumerate() {
+        let mut b = B::new(80 + i as u64);
+        let x = b.qin(&[1, h, w, cin], 0.05, -3);
+        let wt = b.qw4(&[cout, k, k, cin]);
+        let bias = b.bias(cout);
+        let out_scale = if fast { 0.2 } else { 0.0005 };
+        let y = b.op(
+            conv2d([s, s], [1, 1], p, 1, Activation::Relu6),
+            &[x, wt, bias],
+            qt(out_scale, -20),
+        );
+        let g = b.out(&[y]);
+        let a = check_host(&g, 3, i == 0);
+        assert_eq!(a.report.layers[0].kernel, kernel, "case {i}");
+    }
+    for (i, (batch, k, n)) in [(1, 64, 10), (3, 21, 7), (2, 5, 3)].into_iter().enumerate() {
+        let mut b = B::new(90 + i as u64);
+        let x = b.qin(&[batch, k], 0.1, 10);
+        let wt = b.qw4(&[n, k]);
+        let y = b.op(
+            Op::FullyConnected(FullyConnectedAttrs::default()),
+            &[x, wt],
+            qt(0.3, -5),
+        );
+        let g = b.out(&[y]);
+        let a = check_host(&g, 3, i == 0);
+        assert_eq!(a.report.layers[0].kernel, "mm_s4", "fc case {i}");
+        // Two weights per byte: a row of k takes 4 * ceil(k / 8) bytes.
+        let decl = format!("uint8_t m_l0_w[{}] ", n * 4 * k.div_ceil(8));
+        assert!(a.c.contains(&decl), "fc case {i}: no `{decl}`");
+    }
+}
+
 #[test]
 fn depthwise_int8() {
     let cases = [

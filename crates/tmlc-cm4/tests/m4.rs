@@ -286,3 +286,41 @@ fn m4_sparse_weights() {
     );
     check_m4(&g, 2);
 }
+
+#[test]
+fn m4_int4_weights() {
+    // 4-bit weights on the DSP path (nibbles unpacked by mask and SXTB16):
+    // 1x1 direct, im2col 3x3 with a short last group, fully connected.
+    let mut b = B::new(4);
+    let x = b.qin(&[1, 6, 5, 16], 0.05, -3);
+    let w1 = b.qw4(&[12, 1, 1, 16]);
+    let c1 = b.op(
+        conv([1, 1], [0; 4], 1, Activation::Relu),
+        &[x, w1],
+        qt(0.2, -128),
+    );
+    let w2 = b.qw4(&[9, 3, 3, 12]);
+    let b2 = b.bias(9);
+    let c2 = b.op(
+        conv([2, 2], [1, 1, 1, 1], 1, Activation::None),
+        &[c1, w2, b2],
+        qt(0.0005, 4),
+    );
+    let mut rt = qt(0.2, -128);
+    rt.shape = vec![1, 6 * 5 * 12];
+    let r = b.op(
+        Op::Reshape(tmlc_ir::ReshapeAttrs {
+            shape: rt.shape.clone(),
+        }),
+        &[c1],
+        rt,
+    );
+    let wf = b.qw4(&[10, 6 * 5 * 12]);
+    let f = b.op(
+        Op::FullyConnected(FullyConnectedAttrs::default()),
+        &[r, wf],
+        qt(0.5, 2),
+    );
+    let g = b.out(&[c2, f]);
+    check_m4(&g, 2);
+}

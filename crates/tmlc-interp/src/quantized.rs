@@ -23,7 +23,7 @@ use crate::fixedpoint;
 use crate::float::{Binary, MatMulShape};
 use crate::util::{
     bias_view, broadcast_map, channel_of, clamp_i32, dim, int_range, operand, per_tensor,
-    reduction, sat_i8, view,
+    reduction, sat_i8, view, weights_view,
 };
 use crate::window::{ConvGeom, PoolGeom};
 use crate::InterpError;
@@ -60,7 +60,7 @@ pub(crate) fn conv2d(
     let (s_in, zp_in) = per_tensor(&x.ty, OP, "input")?;
     let (s_out, zp_out) = per_tensor(out, OP, "result")?;
     let xs = view::<i8>(x, OP, "input")?;
-    let ws = view::<i8>(w, OP, "filter")?;
+    let ws = weights_view(w, OP, "filter")?;
     let bias = bias_view::<i32>(operands, OP)?;
     let geo = ConvGeom::new(a, &x.ty.shape, &w.ty.shape, &out.shape)?;
     let mults = prepare::conv_multipliers(s_in, weight_quant(w, OP)?, s_out, geo.out_channels())?;
@@ -106,7 +106,7 @@ pub(crate) fn fully_connected(
     let (s_in, zp_in) = per_tensor(&x.ty, OP, "input")?;
     let (s_out, zp_out) = per_tensor(out, OP, "result")?;
     let xs = view::<i8>(x, OP, "input")?;
-    let ws = view::<i8>(w, OP, "weights")?;
+    let ws = weights_view(w, OP, "weights")?;
     let bias = bias_view::<i32>(operands, OP)?;
     let n = dim(&w.ty.shape, 0, OP)?;
     let k = dim(&w.ty.shape, 1, OP)?.max(1);
@@ -523,7 +523,10 @@ pub(crate) fn dequantize(x: &Tensor) -> Result<TensorData, InterpError> {
         x.ty.quant
             .as_ref()
             .ok_or_else(|| unsupported(OP, "the operand must be quantized"))?;
-    if !matches!(x.ty.dtype, DType::I8 | DType::U8 | DType::I16 | DType::I32) {
+    if !matches!(
+        x.ty.dtype,
+        DType::I8 | DType::I4 | DType::U8 | DType::I16 | DType::I32
+    ) {
         return Err(unsupported(OP, format!("cannot dequantize {}", x.ty.dtype)));
     }
     let chan = channel_of(&x.ty.shape, q.axis.unwrap_or(0));

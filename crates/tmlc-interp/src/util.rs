@@ -54,6 +54,8 @@ macro_rules! with_elem {
                 type $T = u8;
                 $body
             }
+            // Weights only (the verifier keeps i4 out of every other op).
+            tmlc_ir::DType::I4 => Err($crate::util::internal("i4 data outside weights")),
             tmlc_ir::DType::I16 => {
                 type $T = i16;
                 $body
@@ -85,6 +87,19 @@ pub(crate) fn view<'a, T: Elem>(
         op,
         reason: format!("{what} has unsupported dtype {}", t.data.dtype()),
     })
+}
+
+/// The weights of an int8 conv2d / fully_connected: i8 or i4 values (the
+/// same arithmetic; i4 is only narrower).
+pub(crate) fn weights_view<'a>(
+    t: &'a Tensor,
+    op: &'static str,
+    what: &str,
+) -> Result<&'a [i8], InterpError> {
+    match &t.data {
+        TensorData::I4(v) => Ok(v),
+        _ => view::<i8>(t, op, what),
+    }
 }
 
 /// The optional bias operand (index 2) of conv2d / fully_connected as `T`.

@@ -9,6 +9,8 @@ pub enum TensorData {
     F32(Vec<f32>),
     /// `i8` elements.
     I8(Vec<i8>),
+    /// `i4` elements, one per byte (`-8..=7`).
+    I4(Vec<i8>),
     /// `u8` elements.
     U8(Vec<u8>),
     /// `i16` elements.
@@ -27,6 +29,7 @@ impl TensorData {
         match self {
             TensorData::F32(_) => DType::F32,
             TensorData::I8(_) => DType::I8,
+            TensorData::I4(_) => DType::I4,
             TensorData::U8(_) => DType::U8,
             TensorData::I16(_) => DType::I16,
             TensorData::I32(_) => DType::I32,
@@ -39,7 +42,7 @@ impl TensorData {
     pub fn len(&self) -> usize {
         match self {
             TensorData::F32(v) => v.len(),
-            TensorData::I8(v) => v.len(),
+            TensorData::I8(v) | TensorData::I4(v) => v.len(),
             TensorData::U8(v) => v.len(),
             TensorData::I16(v) => v.len(),
             TensorData::I32(v) => v.len(),
@@ -58,6 +61,7 @@ impl TensorData {
         match dtype {
             DType::F32 => TensorData::F32(vec![0.0; n]),
             DType::I8 => TensorData::I8(vec![0; n]),
+            DType::I4 => TensorData::I4(vec![0; n]),
             DType::U8 => TensorData::U8(vec![0; n]),
             DType::I16 => TensorData::I16(vec![0; n]),
             DType::I32 => TensorData::I32(vec![0; n]),
@@ -70,7 +74,7 @@ impl TensorData {
     pub fn to_le_bytes(&self) -> Vec<u8> {
         match self {
             TensorData::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            TensorData::I8(v) => v.iter().map(|&x| x as u8).collect(),
+            TensorData::I8(v) | TensorData::I4(v) => v.iter().map(|&x| x as u8).collect(),
             TensorData::U8(v) => v.clone(),
             TensorData::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             TensorData::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
@@ -97,6 +101,12 @@ impl TensorData {
         Some(match dtype {
             DType::F32 => TensorData::F32(chunks(bytes, f32::from_le_bytes)),
             DType::I8 => TensorData::I8(bytes.iter().map(|&b| b as i8).collect()),
+            DType::I4 => {
+                if bytes.iter().any(|&b| !(-8..=7).contains(&(b as i8))) {
+                    return None;
+                }
+                TensorData::I4(bytes.iter().map(|&b| b as i8).collect())
+            }
             DType::U8 => TensorData::U8(bytes.to_vec()),
             DType::I16 => TensorData::I16(chunks(bytes, i16::from_le_bytes)),
             DType::I32 => TensorData::I32(chunks(bytes, i32::from_le_bytes)),
@@ -114,7 +124,7 @@ impl TensorData {
     pub fn get_f64(&self, i: usize) -> f64 {
         match self {
             TensorData::F32(v) => v[i] as f64,
-            TensorData::I8(v) => v[i] as f64,
+            TensorData::I8(v) | TensorData::I4(v) => v[i] as f64,
             TensorData::U8(v) => v[i] as f64,
             TensorData::I16(v) => v[i] as f64,
             TensorData::I32(v) => v[i] as f64,
@@ -127,7 +137,7 @@ impl TensorData {
     pub fn get_i64(&self, i: usize) -> i64 {
         match self {
             TensorData::F32(v) => v[i] as i64,
-            TensorData::I8(v) => v[i] as i64,
+            TensorData::I8(v) | TensorData::I4(v) => v[i] as i64,
             TensorData::U8(v) => v[i] as i64,
             TensorData::I16(v) => v[i] as i64,
             TensorData::I32(v) => v[i] as i64,
@@ -143,6 +153,7 @@ impl TensorData {
         match dtype {
             DType::F32 => TensorData::F32(it.map(|x| x as f32).collect()),
             DType::I8 => TensorData::I8(it.map(|x| x.clamp(-128, 127) as i8).collect()),
+            DType::I4 => TensorData::I4(it.map(|x| x.clamp(-8, 7) as i8).collect()),
             DType::U8 => TensorData::U8(it.map(|x| x.clamp(0, 255) as u8).collect()),
             DType::I16 => TensorData::I16(
                 it.map(|x| x.clamp(i16::MIN as i64, i16::MAX as i64) as i16)
@@ -162,6 +173,7 @@ impl TensorData {
         match self {
             TensorData::F32(v) => TensorData::F32(idx.iter().map(|&i| v[i]).collect()),
             TensorData::I8(v) => TensorData::I8(idx.iter().map(|&i| v[i]).collect()),
+            TensorData::I4(v) => TensorData::I4(idx.iter().map(|&i| v[i]).collect()),
             TensorData::U8(v) => TensorData::U8(idx.iter().map(|&i| v[i]).collect()),
             TensorData::I16(v) => TensorData::I16(idx.iter().map(|&i| v[i]).collect()),
             TensorData::I32(v) => TensorData::I32(idx.iter().map(|&i| v[i]).collect()),
@@ -179,6 +191,7 @@ impl TensorData {
         match (self, fill) {
             (TensorData::F32(v), TensorData::F32(f)) => TensorData::F32(g(v, idx, f[0])),
             (TensorData::I8(v), TensorData::I8(f)) => TensorData::I8(g(v, idx, f[0])),
+            (TensorData::I4(v), TensorData::I4(f)) => TensorData::I4(g(v, idx, f[0])),
             (TensorData::U8(v), TensorData::U8(f)) => TensorData::U8(g(v, idx, f[0])),
             (TensorData::I16(v), TensorData::I16(f)) => TensorData::I16(g(v, idx, f[0])),
             (TensorData::I32(v), TensorData::I32(f)) => TensorData::I32(g(v, idx, f[0])),
@@ -196,6 +209,7 @@ impl TensorData {
             match (&mut out, p) {
                 (TensorData::F32(o), TensorData::F32(v)) => o.extend_from_slice(v),
                 (TensorData::I8(o), TensorData::I8(v)) => o.extend_from_slice(v),
+                (TensorData::I4(o), TensorData::I4(v)) => o.extend_from_slice(v),
                 (TensorData::U8(o), TensorData::U8(v)) => o.extend_from_slice(v),
                 (TensorData::I16(o), TensorData::I16(v)) => o.extend_from_slice(v),
                 (TensorData::I32(o), TensorData::I32(v)) => o.extend_from_slice(v),

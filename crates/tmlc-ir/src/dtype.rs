@@ -9,6 +9,9 @@ pub enum DType {
     F32,
     /// Signed 8-bit integer (the quantized activation/weight type).
     I8,
+    /// Signed 4-bit integer, `-8..=7`: constant weights stored two per
+    /// byte by the backend (one element per byte in the IR's data).
+    I4,
     /// Unsigned 8-bit integer.
     U8,
     /// Signed 16-bit integer.
@@ -23,9 +26,10 @@ pub enum DType {
 
 impl DType {
     /// Every dtype, in a fixed order.
-    pub const ALL: [DType; 7] = [
+    pub const ALL: [DType; 8] = [
         DType::F32,
         DType::I8,
+        DType::I4,
         DType::U8,
         DType::I16,
         DType::I32,
@@ -36,7 +40,7 @@ impl DType {
     /// Size of one element in bytes.
     pub fn size(self) -> usize {
         match self {
-            DType::I8 | DType::U8 | DType::Bool => 1,
+            DType::I8 | DType::I4 | DType::U8 | DType::Bool => 1,
             DType::I16 => 2,
             DType::F32 | DType::I32 => 4,
             DType::I64 => 8,
@@ -48,6 +52,7 @@ impl DType {
         match self {
             DType::F32 => "f32",
             DType::I8 => "i8",
+            DType::I4 => "i4",
             DType::U8 => "u8",
             DType::I16 => "i16",
             DType::I32 => "i32",
@@ -65,6 +70,7 @@ impl DType {
     pub fn int_range(self) -> Option<(i64, i64)> {
         match self {
             DType::I8 => Some((-128, 127)),
+            DType::I4 => Some((-8, 7)),
             DType::U8 => Some((0, 255)),
             DType::I16 => Some((-32768, 32767)),
             DType::I32 => Some((i32::MIN as i64, i32::MAX as i64)),

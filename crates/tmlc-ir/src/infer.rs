@@ -453,6 +453,15 @@ fn infer_dtype(op: &Op, ins: &[&TensorType]) -> Result<(DType, Option<Quant>), S
         (DType::I8, QuantRule::SameAsInput) => x.quant.clone(),
         _ => None,
     };
+    // i4 values are weights: of a conv2d / fully_connected, or dequantized.
+    let i4_weights = matches!(op.family(), OpFamily::Weighted) || matches!(op, Op::Dequantize);
+    if let Some((i, t)) = ins.iter().enumerate().find(|(_, t)| t.dtype == DType::I4) {
+        if !(i4_weights && (i == 1 || matches!(op, Op::Dequantize))) {
+            return Err(format!(
+                "operand #{i} is {t}: i4 is only for the weights of conv2d / fully_connected"
+            ));
+        }
+    }
     if let Op::Lookup = op {
         if !matches!(x.dtype, DType::I8 | DType::U8) {
             return Err(format!("operand must be 8-bit, is {x}"));
@@ -488,14 +497,17 @@ fn infer_dtype(op: &Op, ins: &[&TensorType]) -> Result<(DType, Option<Quant>), S
             }
             per_tensor_qi8(x, "input")?;
             match &w.quant {
-                Some(q) if w.dtype == DType::I8 && (q.axis.is_none() || q.axis == Some(0)) => {
+                Some(q)
+                    if matches!(w.dtype, DType::I8 | DType::I4)
+                        && (q.axis.is_none() || q.axis == Some(0)) =>
+                {
                     if q.zero_point.iter().any(|&z| z != 0) {
                         return Err("quantized weights must have zero point 0".into());
                     }
                 }
                 _ => {
                     return Err(format!(
-                        "weights must be i8 quantized per tensor or on axis 0, are {w}"
+                        "weights must be i8 or i4 quantized per tensor or on axis 0, are {w}"
                     ))
                 }
             }
@@ -550,7 +562,10 @@ fn infer_dtype(op: &Op, ins: &[&TensorType]) -> Result<(DType, Option<Quant>), S
         OpFamily::Convert => match op {
             Op::Dequantize => {
                 if x.quant.is_none()
-                    || !matches!(x.dtype, DType::I8 | DType::U8 | DType::I16 | DType::I32)
+                    || !matches!(
+                        x.dtype,
+                        DType::I8 | DType::I4 | DType::U8 | DType::I16 | DType::I32
+                    )
                 {
                     return Err(format!("operand must be a quantized integer type, is {x}"));
                 }

@@ -104,6 +104,14 @@ pub fn verify(g: &Graph) -> Result<(), VerifyErrors> {
         if let Err(m) = check_type(&v.ty) {
             push(v.loc, Some(&v.name), None, m);
         }
+        if v.ty.dtype == DType::I4 && !matches!(v.def, ValueDef::Const(_)) {
+            push(
+                v.loc,
+                Some(&v.name),
+                None,
+                "i4 is for constant weights only".into(),
+            );
+        }
         match &v.def {
             ValueDef::Input => {
                 if !inputs.contains(&id) {

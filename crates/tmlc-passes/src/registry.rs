@@ -106,6 +106,7 @@ impl Registry {
                 passes::fold_pad::INFO,
                 passes::fuse_activation::INFO,
                 passes::fuse_qdq::INFO,
+                passes::int4_weights::INFO,
                 passes::prune::INFO,
                 passes::prune_channels::INFO,
                 passes::quantize::INFO,

@@ -123,7 +123,7 @@ fn pipeline_errors_name_the_pass_and_option() {
     );
     assert_eq!(
         err("dce fold-constants"),
-        "unknown pass `dce fold-constants` (available: cancel-transposes, canonicalize, collapse-reshapes, dce, equalize, fold-batchnorm, fold-bias-add, fold-channel-scale, fold-constants, fold-pad, fuse-activation, fuse-qdq, prune, prune-channels, quantize, quantize-weights, recover, remove-identity, softmax-last-axis, tabulate, transpose-to-reshape)"
+        "unknown pass `dce fold-constants` (available: cancel-transposes, canonicalize, collapse-reshapes, dce, equalize, fold-batchnorm, fold-bias-add, fold-channel-scale, fold-constants, fold-pad, fuse-activation, fuse-qdq, int4-weights, prune, prune-channels, quantize, quantize-weights, recover, remove-identity, softmax-last-axis, tabulate, transpose-to-reshape)"
     );
     assert!(Pipeline::parse("", &reg).unwrap().names().is_empty());
 }

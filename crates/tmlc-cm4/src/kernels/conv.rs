@@ -102,6 +102,33 @@ kernel_args! {
         col: Arg,
     }
 
+    /// `tmlc_conv_s4`: [`ConvS8`] of one group with 4-bit weights.
+    struct ConvS4 = "tmlc_conv_s4" {
+        x: Arg,
+        batches: usize,
+        h: usize,
+        w: usize,
+        c_in: usize,
+        ho: usize,
+        wo: usize,
+        c_out: usize,
+        kh: usize,
+        kw: usize,
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        pad_tl: [usize; 2],
+        kpad: usize,
+        wts: Arg,
+        bias: Arg,
+        requant: Requant,
+        y: Arg,
+        zp_in: i32,
+        zp_out: i32,
+        lo: i32,
+        hi: i32,
+        col: Arg,
+    }
+
     /// `tmlc_spconv_s8`: [`ConvS8`] of one group with sparse weights.
     struct SpConvS8 = "tmlc_spconv_s8" {
         x: Arg,

@@ -21,6 +21,23 @@ kernel_args! {
         hi: i32,
     }
 
+    /// `tmlc_mm_s4`: [`MmS8`] with 4-bit weights, two per byte.
+    struct MmS4 = "tmlc_mm_s4" {
+        lhs: Arg,
+        rows: usize,
+        lhs_stride: usize,
+        rhs: Arg,
+        n: usize,
+        k: usize,
+        bias: Arg,
+        requant: Requant,
+        out: Arg,
+        out_stride: usize,
+        zp_out: i32,
+        lo: i32,
+        hi: i32,
+    }
+
     /// `tmlc_spmm_s8`: [`MmS8`] with sparse weights.
     struct SpmmS8 = "tmlc_spmm_s8" {
         lhs: Arg,

@@ -59,12 +59,16 @@ kernel_registry! {
     MmS8 = "mm_s8.c", deps [], math false;
     /// int8 matrix product with sparse weights (bitmaps of blocks).
     SpmmS8 = "spmm_s8.c", deps [], math false;
+    /// int8 matrix product with 4-bit weights.
+    MmS4 = "mm_s4.c", deps [], math false;
     /// im2col rows (inline helper of the convolutions).
     Im2colS8 = "im2col_s8.c", deps [], math false;
     /// 1x1 convolution driver.
     Conv1x1S8 = "conv1x1_s8.c", deps [MmS8], math false;
     /// General convolution via im2col.
     ConvS8 = "conv_s8.c", deps [MmS8, Im2colS8], math false;
+    /// General convolution with 4-bit weights.
+    ConvS4 = "conv_s4.c", deps [MmS4, Im2colS8], math false;
     /// General convolution with sparse weights.
     SpConvS8 = "spconv_s8.c", deps [SpmmS8, Im2colS8], math false;
     /// Depthwise convolution.
@@ -167,7 +171,7 @@ mod tests {
             seen += 1;
         }
         // One struct per C kernel function (the inline helpers aside).
-        assert_eq!(seen, 38);
+        assert_eq!(seen, 40);
     }
 
     #[test]

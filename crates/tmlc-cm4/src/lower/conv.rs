@@ -11,9 +11,9 @@ use super::dense::MmWeights;
 use super::dynamic_mode;
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
 use crate::kernels::conv::{
-    Conv1x1S8, ConvF32, ConvF32Dyn, ConvF32W8, ConvGeometry, ConvS8, DwConvS8, SpConvS8,
+    Conv1x1S8, ConvF32, ConvF32Dyn, ConvF32W8, ConvGeometry, ConvS4, ConvS8, DwConvS8, SpConvS8,
 };
-use crate::kernels::dense::SpmmS8;
+use crate::kernels::dense::{MmS4, SpmmS8};
 use crate::kernels::{Arg, Kernel};
 use crate::pack::{fold_input_offset, pack_conv, pack_depthwise, pad_rows};
 use tmlc_ir::prepare;
@@ -190,7 +190,8 @@ impl<'g> Cx<'g> {
         let kpad = if one_by_one { k } else { k.div_ceil(4) * 4 };
         let desc = format!("{name}: weights [c_out][{kpad}], packed by 4 columns");
         let wts = if a.groups == 1 {
-            self.mm_weights(nd, l, &pad_rows(wp.w, o, k, kpad), (o, kpad), desc)
+            let rows = pad_rows(wp.w, o, k, kpad);
+            self.mm_weights(nd, l, (&rows, wp.int4), (o, kpad), desc)
         } else {
             let wc = self.add_const(
                 format!("{pfx}_w"),
@@ -203,6 +204,59 @@ impl<'g> Cx<'g> {
         let bias = self.i32_array(nd, "bias", be, "bias - zp_in * sum(w)");
         let (zp_in, zp_out, lo, hi) = (wp.zp_in, wp.zp_out, wp.lo, wp.hi);
         match wts {
+            MmWeights::S4(rhs) if one_by_one && a.stride == [1, 1] => {
+                l.kernel_desc = "mm_s4 (1x1 conv)".into();
+                l.call(
+                    Kernel::MmS4,
+                    MmS4 {
+                        lhs: x,
+                        rows: nb * h * w,
+                        lhs_stride: c,
+                        rhs,
+                        n: o,
+                        k: c,
+                        bias,
+                        requant,
+                        out: y,
+                        out_stride: o,
+                        zp_out,
+                        lo,
+                        hi,
+                    },
+                );
+            }
+            MmWeights::S4(wts) => {
+                l.kernel_desc = format!("conv_s4 im2col {kh}x{kw} s{}", a.stride[0]);
+                l.scratch = 2 * kpad;
+                l.call(
+                    Kernel::ConvS4,
+                    ConvS4 {
+                        x,
+                        batches: nb,
+                        h,
+                        w,
+                        c_in: c,
+                        ho,
+                        wo,
+                        c_out: o,
+                        kh,
+                        kw,
+                        stride: a.stride,
+                        dilation: a.dilation,
+                        pad_tl: [a.pad[0], a.pad[1]],
+                        kpad,
+                        wts,
+                        bias,
+                        requant,
+                        y,
+                        zp_in,
+                        zp_out,
+                        lo,
+                        hi,
+                        col: Arg::Scratch(CType::I8),
+                    },
+                );
+            }
             MmWeights::Sparse(rhs) if one_by_one && a.stride == [1, 1] => {
                 l.kernel_desc = format!("spmm_s8 1x{} (1x1 conv)", rhs.blk);
                 l.call(

@@ -3,9 +3,9 @@
 //! multipliers and the requantisation arrays.
 
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
-use crate::kernels::dense::{FcF32, FcF32Dyn, FcF32W8, MatMulF32, MatMulS8, MmS8, SpmmS8};
+use crate::kernels::dense::{FcF32, FcF32Dyn, FcF32W8, MatMulF32, MatMulS8, MmS4, MmS8, SpmmS8};
 use crate::kernels::{Arg, Kernel, Requant, SparseWeights};
-use crate::pack::{choose_sparse, fast_requant_params, fold_input_offset, pack_mm};
+use crate::pack::{choose_sparse, fast_requant_params, fold_input_offset, pack_mm, pack_s4};
 use tmlc_ir::arith::activation_range_i8;
 use tmlc_ir::prepare::{self, Multiplier, PrepareError};
 use tmlc_ir::{
@@ -18,6 +18,8 @@ use tmlc_ir::{
 pub(super) enum MmWeights {
     /// Packed by 4 columns, for `tmlc_mm_s8`.
     Dense(Arg),
+    /// 4-bit, two per byte, for `tmlc_mm_s4`.
+    S4(Arg),
     /// Sparse, for `tmlc_spmm_s8`.
     Sparse(SparseWeights),
 }
@@ -33,6 +35,8 @@ pub(super) struct WeightedS8<'g> {
     pub(super) zp_out: i32,
     /// The weights, one row per output channel.
     pub(super) w: &'g [i8],
+    /// The weights are 4-bit (`i4`).
+    pub(super) int4: bool,
     /// One entry per output channel (zeros without a bias operand).
     pub(super) bias: Vec<i32>,
     pub(super) mults: Vec<Multiplier>,
@@ -60,8 +64,10 @@ impl<'g> Cx<'g> {
             .quant
             .as_ref()
             .ok_or_else(|| nd.unsupported("unquantized weights"))?;
-        let Some(TensorData::I8(w)) = self.const_of(nd.ops[1]) else {
-            return Err(nd.unsupported("the weights must be a constant"));
+        let (w, int4) = match self.const_of(nd.ops[1]) {
+            Some(TensorData::I8(w)) => (w, false),
+            Some(TensorData::I4(w)) => (w, true),
+            _ => return Err(nd.unsupported("the weights must be a constant")),
         };
         let bias = match nd.ops.get(2) {
             None => vec![0; channels],
@@ -77,6 +83,7 @@ impl<'g> Cx<'g> {
             zp_in,
             zp_out,
             w,
+            int4,
             bias,
             mults,
             lo,
@@ -108,19 +115,27 @@ impl<'g> Cx<'g> {
         Requant::Full { mult, shift }
     }
 
-    /// The `[n][k]` weights `w` of a matrix product as constants: sparse
-    /// when that saves flash ([`choose_sparse`]; recorded in the layer's
-    /// report row), else packed by 4 columns ([`pack_mm`]) and described by
-    /// `desc`.
+    /// The `[n][k]` weights `w` of a matrix product as constants: 4-bit
+    /// ones two per byte ([`pack_s4`]); others sparse when that saves flash
+    /// ([`choose_sparse`]; recorded in the layer's report row), else packed
+    /// by 4 columns ([`pack_mm`]) and described by `desc`.
     pub(super) fn mm_weights(
         &mut self,
         nd: &Node<'_>,
         l: &mut Layer,
-        w: &[i8],
+        (w, int4): (&[i8], bool),
         (n, k): (usize, usize),
         desc: String,
     ) -> MmWeights {
         let pfx = &nd.pfx;
+        if int4 {
+            let wc = self.add_const(
+                format!("{pfx}_w"),
+                ConstData::U8(pack_s4(w, n, k)),
+                format!("{}: 4-bit weights [{n}][{k}], 8 per 4 bytes", nd.name),
+            );
+            return MmWeights::S4(Arg::Const(wc, CType::U8));
+        }
         let Some(sp) = choose_sparse(w, n, k, n * k) else {
             let wc = self.add_const(format!("{pfx}_w"), ConstData::I8(pack_mm(w, n, k)), desc);
             return MmWeights::Dense(Arg::Const(wc, CType::I8));
@@ -270,7 +285,7 @@ impl<'g> Cx<'g> {
             let be = fold_input_offset(wp.w, k, &wp.bias, wp.zp_in.wrapping_neg());
             let requant = self.requant(nd, &wp, k);
             let desc = format!("{}: weights [{nout}][{k}], packed by 4 columns", nd.name);
-            let wts = self.mm_weights(nd, l, wp.w, (nout, k), desc);
+            let wts = self.mm_weights(nd, l, (wp.w, wp.int4), (nout, k), desc);
             let bias = self.i32_array(nd, "bias", be, "bias - zp_in * sum(w)");
             let lhs = self.input(nd.ops[0], CType::I8);
             let out = Arg::Out(CType::I8);
@@ -281,6 +296,27 @@ impl<'g> Cx<'g> {
                     l.call(
                         Kernel::SpmmS8,
                         SpmmS8 {
+                            lhs,
+                            rows,
+                            lhs_stride: k,
+                            rhs,
+                            n: nout,
+                            k,
+                            bias,
+                            requant,
+                            out,
+                            out_stride: nout,
+                            zp_out,
+                            lo,
+                            hi,
+                        },
+                    );
+                }
+                MmWeights::S4(rhs) => {
+                    l.kernel_desc = "mm_s4".into();
+                    l.call(
+                        Kernel::MmS4,
+                        MmS4 {
                             lhs,
                             rows,
                             lhs_stride: k,

@@ -131,7 +131,7 @@ impl ConstData {
     fn from_tensor(d: &TensorData) -> ConstData {
         match d {
             TensorData::F32(v) => ConstData::F32(v.clone()),
-            TensorData::I8(v) => ConstData::I8(v.clone()),
+            TensorData::I8(v) | TensorData::I4(v) => ConstData::I8(v.clone()),
             TensorData::U8(v) => ConstData::U8(v.clone()),
             TensorData::I16(v) => ConstData::I16(v.clone()),
             TensorData::I32(v) => ConstData::I32(v.clone()),

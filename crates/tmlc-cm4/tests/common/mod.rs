@@ -297,6 +297,21 @@ impl B {
             TensorData::I8(data),
         )
     }
+    /// Random 4-bit weights (`-8..=7`), per-channel scales.
+    pub fn qw4(&mut self, shape: &[usize]) -> tmlc_ir::ValueId {
+        let n = tmlc_ir::numel(shape);
+        let data: Vec<i8> = (0..n).map(|_| (self.rnd() % 16) as i8 - 8).collect();
+        let sc = (0..shape[0])
+            .map(|i| 0.02 + 0.005 * ((i * 7) % 5) as f32)
+            .collect();
+        let q = tmlc_ir::Quant::per_axis(0, sc, vec![0; shape[0]]);
+        let nm = self.fresh("w");
+        self.g.add_const(
+            &nm,
+            tmlc_ir::TensorType::quantized(DType::I4, shape.to_vec(), q),
+            TensorData::I4(data),
+        )
+    }
     /// Zeroes blocks of `blk` consecutive weights along each output
     /// channel's row of weight constant `w`, keeping about one in `keep`
     /// (and every block of the first row, so a row may be dense).

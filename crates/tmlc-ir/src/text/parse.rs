@@ -448,7 +448,7 @@ impl<'s> Cx<'s> {
             self.err(
                 t.dtype,
                 format!(
-                    "unknown dtype `{}` (expected f32, i8, u8, i16, i32, i64 or bool)",
+                    "unknown dtype `{}` (expected f32, i8, i4, u8, i16, i32, i64 or bool)",
                     t.dtype
                 ),
             )
@@ -516,8 +516,12 @@ impl<'s> Cx<'s> {
                         v(c[0]) * 16 + v(c[1])
                     })
                     .collect();
-                TensorData::from_le_bytes(ty.dtype, &bytes)
-                    .ok_or_else(|| self.err(h, "bool constants hold only bytes 00 and 01"))
+                TensorData::from_le_bytes(ty.dtype, &bytes).ok_or_else(|| {
+                    self.err(
+                        h,
+                        "bool constants hold only bytes 00 and 01, i4 constants bytes f8..07",
+                    )
+                })
             }
             DataAst::List(items) => {
                 if items.len() != n {
@@ -553,6 +557,19 @@ impl<'s> Cx<'s> {
                         items
                             .iter()
                             .map(|t| self.int(t, "an i8"))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    DType::I4 => TensorData::I4(
+                        items
+                            .iter()
+                            .map(|t| {
+                                self.int::<i8>(t, "an i4")
+                                    .ok()
+                                    .filter(|v| (-8..=7).contains(v))
+                                    .ok_or_else(|| {
+                                        self.err(t, format!("expected an i4 (-8..7), found `{t}`"))
+                                    })
+                            })
                             .collect::<Result<_, _>>()?,
                     ),
                     DType::U8 => TensorData::U8(

@@ -49,7 +49,7 @@ fn data_text(d: &TensorData, opts: &PrintOptions) -> String {
     if d.len() <= opts.max_list_elems {
         return match d {
             TensorData::F32(v) => list(v.iter().map(|x| f32_text(*x))),
-            TensorData::I8(v) => list(v),
+            TensorData::I8(v) | TensorData::I4(v) => list(v),
             TensorData::U8(v) => list(v),
             TensorData::I16(v) => list(v),
             TensorData::I32(v) => list(v),

@@ -12,6 +12,7 @@ pub mod fold_constants;
 pub mod fold_pad;
 pub mod fuse_activation;
 pub mod fuse_qdq;
+pub mod int4_weights;
 pub mod prune;
 pub mod prune_channels;
 pub mod quantize;

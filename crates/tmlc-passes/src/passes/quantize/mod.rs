@@ -68,6 +68,7 @@ mod bias;
 pub(crate) mod plan;
 
 use crate::calibrate::{calibrate, CalibrationData, Method, Ranges};
+use crate::passes::int4_weights::Int4Layers;
 use crate::passes::{dce::DeadCodeElimination, fuse_qdq::FuseQdq};
 use crate::teacher::Teacher;
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
@@ -242,7 +243,11 @@ impl Pass for Quantize {
             .filter(|&n| self.keep_float.contains(&g.value(g.node(n).result).name))
             .collect();
         let params = plan::plan(g, &ranges)?;
-        plan::quantize_constants(g, &params, &kept)?;
+        let int4 = cx
+            .get::<Int4Layers>()
+            .map(|l| l.0.clone())
+            .unwrap_or_default();
+        plan::quantize_constants(g, &params, &kept, &int4)?;
         let layers = insert_qdq(g, &params, &kept)?;
         FuseQdq.run(g, cx)?;
         DeadCodeElimination.run(g, cx)?;

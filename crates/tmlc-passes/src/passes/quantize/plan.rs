@@ -138,13 +138,15 @@ fn set_dequantized(
 
 /// Gives every planned op its constants in int8 / int32 form, each read
 /// through a `dequantize`: the weights and bias of a conv2d /
-/// fully_connected whose input and result are planned, and the constant
+/// fully_connected whose input and result are planned (int4 weights, with
+/// the given scales, for the layers named in `int4`), and the constant
 /// operand of a planned add / sub / mul; not those of the `kept` nodes.
 /// The float constants stay for other readers (dead code otherwise).
 pub fn quantize_constants(
     g: &mut Graph,
     params: &BTreeMap<ValueId, Quant>,
     kept: &[tmlc_ir::NodeId],
+    int4: &BTreeMap<String, Vec<f32>>,
 ) -> Result<(), PassError> {
     for n in g.node_ids() {
         let node = g.node(n).clone();
@@ -167,14 +169,32 @@ pub fn quantize_constants(
                 };
                 let shape = g.value(w).ty.shape.clone();
                 let channels = shape.first().copied().unwrap_or(1);
-                let (wq, scales) = per_channel(&wd, channels);
                 let zeros = vec![0; channels];
+                let (dtype, data, scales) = match int4.get(&g.value(node.result).name) {
+                    // 4-bit: on the grid `int4-weights` chose.
+                    Some(scales) if scales.len() == channels => {
+                        let k = wd.len() / channels.max(1);
+                        let q = wd
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &x)| {
+                                let s = scales[i / k.max(1)];
+                                arith::quantize_f32(Rounding::HalfAway, x, s, 0, -7, 7) as i8
+                            })
+                            .collect();
+                        (DType::I4, TensorData::I4(q), scales.clone())
+                    }
+                    _ => {
+                        let (q, scales) = per_channel(&wd, channels);
+                        (DType::I8, TensorData::I8(q), scales)
+                    }
+                };
                 let wt = TensorType::quantized(
-                    DType::I8,
+                    dtype,
                     shape,
                     Quant::per_axis(0, scales.clone(), zeros.clone()),
                 );
-                set_dequantized(g, n, 1, wt, TensorData::I8(wq))?;
+                set_dequantized(g, n, 1, wt, data)?;
                 if let Some(bd) = bias {
                     let bs: Vec<f32> = scales.iter().map(|s| s_in * s).collect();
                     let bq = bd

@@ -19,6 +19,7 @@
 //! A layer counts as compressed when its weights differ from the
 //! teacher's (values or shape). Float layers only (f32 weights).
 
+pub(crate) mod round;
 pub(crate) mod solve;
 pub(crate) mod stats;
 
