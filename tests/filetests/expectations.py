@@ -44,13 +44,14 @@ OPS_DIR = os.path.join(HERE, "ops")
 
 INT_RANGE = {
     "i8": (-128, 127),
+    "i4": (-8, 7),
     "u8": (0, 255),
     "i16": (-32768, 32767),
     "i32": (-(2**31), 2**31 - 1),
     "i64": (-(2**63), 2**63 - 1),
     "bool": (0, 1),
 }
-DTYPE_SIZE = {"f32": 4, "i8": 1, "u8": 1, "i16": 2, "i32": 4, "i64": 8, "bool": 1}
+DTYPE_SIZE = {"f32": 4, "i8": 1, "i4": 1, "u8": 1, "i16": 2, "i32": 4, "i64": 8, "bool": 1}
 
 ACT_RANGE = {
     "none": (-math.inf, math.inf),
@@ -271,7 +272,7 @@ def parse_elem(dtype, s):
 
 def decode_hex(ty, tok):
     raw = bytes.fromhex(tok[4:-1])
-    fmt = {"f32": "f", "i8": "b", "u8": "B", "i16": "h", "i32": "i", "i64": "q",
+    fmt = {"f32": "f", "i8": "b", "i4": "b", "u8": "B", "i16": "h", "i32": "i", "i64": "q",
            "bool": "B"}[ty.dtype]
     n = len(raw) // DTYPE_SIZE[ty.dtype]
     return list(struct.unpack("<%d%s" % (n, fmt), raw))

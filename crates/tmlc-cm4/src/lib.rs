@@ -54,7 +54,7 @@ mod plan;
 mod report;
 
 pub use error::EmitError;
-pub use report::{LayerRow, Report, SparseRow};
+pub use report::{LayerRow, PackedWeights, Report};
 
 use tmlc_ir::Graph;
 
@@ -161,10 +161,14 @@ fn make_report(
             arena_offset: off,
             arena_size: plan.buf_size.get(&l.result).copied().unwrap_or(0),
             scratch_bytes: l.scratch,
-            sparse: l.sparse.map(|(dense_bytes, sparse_bytes)| SparseRow {
-                dense_bytes,
-                sparse_bytes,
-            }),
+            packed: l
+                .packed
+                .clone()
+                .map(|(layout, int8_bytes, bytes)| PackedWeights {
+                    layout,
+                    int8_bytes,
+                    bytes,
+                }),
             sqnr_db: None,
         });
     }

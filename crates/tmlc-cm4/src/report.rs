@@ -32,22 +32,25 @@ pub struct LayerRow {
     pub arena_size: usize,
     /// Arena scratch bytes used by the kernel.
     pub scratch_bytes: usize,
-    /// The weights' bytes dense and as stored, when stored sparse.
+    /// How the weights are stored, when not as dense int8.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sparse: Option<SparseRow>,
+    pub packed: Option<PackedWeights>,
     /// SQNR (dB) of the layer's result against the float model, when the
     /// quantizer measured it ([`Report::annotate_sqnr`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqnr_db: Option<f64>,
 }
 
-/// A layer's weights stored sparse (bitmaps of non-zero blocks).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct SparseRow {
-    /// Bytes of the weights in the dense layout.
-    pub dense_bytes: usize,
-    /// Bytes of the bitmaps and non-zero blocks.
-    pub sparse_bytes: usize,
+/// A layer's weights stored other than as dense int8: sparse (bitmaps of
+/// non-zero blocks) or 4-bit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackedWeights {
+    /// `sparse 1xB` (blocks of B) or `int4`.
+    pub layout: String,
+    /// Bytes the weights take as dense int8.
+    pub int8_bytes: usize,
+    /// Bytes as stored.
+    pub bytes: usize,
 }
 
 /// Per-layer rows and totals.
@@ -87,7 +90,7 @@ impl Report {
     /// An aligned text table.
     pub fn to_text(&self) -> String {
         let sqnr = self.layers.iter().any(|l| l.sqnr_db.is_some());
-        let sparse = self.layers.iter().any(|l| l.sparse.is_some());
+        let packed = self.layers.iter().any(|l| l.packed.is_some());
         let mut head = vec![
             "#", "op", "kernel", "result", "inputs", "output", "MACs", "weights", "location",
             "offset", "size",
@@ -95,9 +98,9 @@ impl Report {
         let mut numeric = vec![
             true, false, false, false, false, false, true, true, false, true, true,
         ];
-        if sparse {
-            head.push("dense -> sparse");
-            numeric.push(true);
+        if packed {
+            head.push("packed weights");
+            numeric.push(false);
         }
         if sqnr {
             head.push("SQNR dB");
@@ -121,10 +124,10 @@ impl Report {
                     .unwrap_or_else(|| "-".into()),
                 l.arena_size.to_string(),
             ]);
-            if sparse {
-                let s = l.sparse.map_or_else(
+            if packed {
+                let s = l.packed.as_ref().map_or_else(
                     || "-".into(),
-                    |s| format!("{} -> {}", s.dense_bytes, s.sparse_bytes),
+                    |p| format!("{}: {} -> {} B", p.layout, p.int8_bytes, p.bytes),
                 );
                 if let Some(r) = rows.last_mut() {
                     r.push(s);

@@ -162,11 +162,8 @@ fn sparse_weights_int8() {
         let a = check_host(&g, 3, i == 0);
         let row = &a.report.layers[0];
         assert_eq!(row.kernel, kernel, "case {i}");
-        let sp = row.sparse.expect("sparse");
-        assert!(
-            4 * sp.sparse_bytes <= 3 * sp.dense_bytes,
-            "case {i}: {sp:?}"
-        );
+        let sp = row.packed.as_ref().expect("sparse");
+        assert!(4 * sp.bytes <= 3 * sp.int8_bytes, "case {i}: {sp:?}");
     }
     for (i, (batch, k, n, blk, kernel)) in [
         (1, 64, 10, 4, "spmm_s8 1x4"),

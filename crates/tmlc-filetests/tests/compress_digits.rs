@@ -42,8 +42,8 @@ fn weight_array_bytes(art: &Artifacts) -> usize {
     art.report
         .layers
         .iter()
-        .map(|l| match l.sparse {
-            Some(s) => s.sparse_bytes,
+        .map(|l| match &l.packed {
+            Some(p) => p.bytes,
             None if l.macs > 0 => l.inputs.get(1).map_or(0, |s| s.iter().product()),
             None => 0,
         })

@@ -88,7 +88,11 @@ pub struct QuantizeArgs {
     /// Quantize a float model after the pipeline: `int8` gives int8 weights
     /// (symmetric, per output channel) and int8 activations (asymmetric,
     /// per tensor) from calibration data (--calibration) or saved ranges
-    /// (--ranges); `int8-weights` only makes the conv / fully-connected
+    /// (--ranges); `int4-weights` is `int8` with 4-bit weights (two per
+    /// byte) in every conv / fully-connected layer but the first and the
+    /// last, rounded to reproduce the float model's layers on the
+    /// calibration data (with --recover full, the default; to nearest
+    /// otherwise); `int8-weights` only makes the conv / fully-connected
     /// weights int8 (activations stay float; no calibration needed).
     /// Already-quantized models need nothing.
     #[arg(long, value_enum, value_name = "KIND")]
@@ -127,6 +131,8 @@ pub struct QuantizeArgs {
 pub enum QuantizeKind {
     /// int8 weights and activations.
     Int8,
+    /// int8 activations, 4-bit weights.
+    Int4Weights,
     /// int8 weights, float activations.
     Int8Weights,
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use tmlc::ir::Graph;
 use tmlc::passes::calibrate::{CalibrationData, Ranges};
 use tmlc::passes::passes::equalize::Equalize;
+use tmlc::passes::passes::int4_weights::{Int4Weights, Rounding};
 use tmlc::passes::passes::quantize::{Quantize, Sensitivity};
 use tmlc::passes::passes::quantize_weights::QuantizeWeights;
 use tmlc::passes::passes::recover::Mode;
@@ -58,7 +59,18 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         opts.pipeline = opts.pipeline.then(Equalize::default());
     }
     match q.quantize {
-        Some(QuantizeKind::Int8) => {
+        Some(kind @ (QuantizeKind::Int8 | QuantizeKind::Int4Weights)) => {
+            if kind == QuantizeKind::Int4Weights {
+                let method = if a.compress.recover == Mode::Full {
+                    Rounding::Reconstruct
+                } else {
+                    Rounding::Nearest
+                };
+                opts.pipeline = opts.pipeline.then(Int4Weights {
+                    method,
+                    ..Int4Weights::default()
+                });
+            }
             opts.quantize = Some(Quantize {
                 method: q.calibration_method,
                 bias_correction: q.bias_correction,
@@ -72,12 +84,25 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
                     message: "--quantize int8 needs calibration data (--calibration DATA) or saved ranges (--ranges FILE)".into(),
                 });
             }
+            if kind == QuantizeKind::Int4Weights
+                && a.calibration.calibration.is_empty()
+                && a.compress.recover == Mode::Full
+            {
+                return Err(Error::Usage {
+                    path: model.display().to_string(),
+                    message: "--quantize int4-weights rounds by reconstruction on calibration data (--calibration DATA); --recover lsq rounds to nearest".into(),
+                });
+            }
         }
         Some(QuantizeKind::Int8Weights) => opts.pipeline = opts.pipeline.then(QuantizeWeights),
         None => {}
     }
     let calibrating = !a.calibration.calibration.is_empty() || a.calibration.ranges.is_some();
-    if calibrating && q.quantize != Some(QuantizeKind::Int8) && prune.is_empty() {
+    let int8 = matches!(
+        q.quantize,
+        Some(QuantizeKind::Int8 | QuantizeKind::Int4Weights)
+    );
+    if calibrating && !int8 && prune.is_empty() {
         return Err(Error::Usage {
             path: model.display().to_string(),
             message: "--calibration and --ranges are for --quantize int8 and --prune".into(),

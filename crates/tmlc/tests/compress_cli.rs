@@ -57,7 +57,8 @@ fn prune_recover_quantize_in_one_call() {
     assert!(notes[2].starts_with("recover: full: "), "{err}");
     // Sparse layers show their dense and sparse bytes; the output SQNR is
     // against the unpruned model.
-    assert!(out.contains("dense -> sparse"), "{out}");
+    assert!(out.contains("packed weights"), "{out}");
+    assert!(out.contains("sparse 1x4: "), "{out}");
     assert!(out.contains("spmm_s8 1x4"), "{out}");
     assert!(out.contains("output %logits: SQNR"), "{out}");
     assert!(std::fs::read_to_string(&c)

@@ -129,9 +129,11 @@ impl<'g> Cx<'g> {
     ) -> MmWeights {
         let pfx = &nd.pfx;
         if int4 {
+            let packed = pack_s4(w, n, k);
+            l.packed = Some(("int4".into(), n * k, packed.len()));
             let wc = self.add_const(
                 format!("{pfx}_w"),
-                ConstData::U8(pack_s4(w, n, k)),
+                ConstData::U8(packed),
                 format!("{}: 4-bit weights [{n}][{k}], 8 per 4 bytes", nd.name),
             );
             return MmWeights::S4(Arg::Const(wc, CType::U8));
@@ -140,7 +142,7 @@ impl<'g> Cx<'g> {
             let wc = self.add_const(format!("{pfx}_w"), ConstData::I8(pack_mm(w, n, k)), desc);
             return MmWeights::Dense(Arg::Const(wc, CType::I8));
         };
-        l.sparse = Some((n * k, sp.bytes()));
+        l.packed = Some((format!("sparse 1x{}", sp.blk), n * k, sp.bytes()));
         let name = nd.name;
         let nz = self.add_const(
             format!("{pfx}_wnz"),

@@ -172,8 +172,9 @@ pub(crate) struct Layer {
     pub(crate) kernels: Vec<Kernel>,
     /// A short description of the kernel choice (report).
     pub(crate) kernel_desc: String,
-    /// Weights stored sparse: `(dense bytes, sparse bytes)` (report).
-    pub(crate) sparse: Option<(usize, usize)>,
+    /// Weights stored other than as dense int8: `(layout, int8 bytes,
+    /// bytes)` (report).
+    pub(crate) packed: Option<(String, usize, usize)>,
 }
 
 impl Layer {
@@ -478,7 +479,7 @@ impl<'g> Cx<'g> {
             consts: Vec::new(),
             kernels: Vec::new(),
             kernel_desc: String::new(),
-            sparse: None,
+            packed: None,
         };
         match &node.op {
             Op::Conv2d(a) => self.conv2d(&nd, &mut l, a)?,
