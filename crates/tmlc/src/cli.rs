@@ -79,6 +79,35 @@ pub struct CompressArgs {
     #[arg(long, value_name = "MODE", default_value = "full",
           value_parser = |s: &str| s.parse::<tmlc::passes::passes::recover::Mode>())]
     pub recover: tmlc::passes::passes::recover::Mode,
+    /// Make the model's constants (weights, biases, tables: the flash the
+    /// C file takes besides code) fit SIZE bytes (`64K`, `1M` or bytes):
+    /// layers get sparse (50% or 75%) or 4-bit weights where that costs
+    /// the least accuracy, measured on the calibration data. Implies
+    /// --quantize int8; needs --calibration.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size,
+          conflicts_with_all = ["prune", "quantize"])]
+    pub flash_budget: Option<usize>,
+    /// Make the activation arena fit SIZE bytes (`16K` or bytes) by
+    /// removing the fewest channels that do it (recovered from the
+    /// unpruned model). Implies --quantize int8; needs --calibration.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size,
+          conflicts_with_all = ["prune", "quantize"])]
+    pub ram_budget: Option<usize>,
+}
+
+/// Parses `64K`, `1M` (binary units) or a number of bytes.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1024),
+        Some((i, 'M' | 'm')) => (&t[..i], 1024 * 1024),
+        _ => (t, 1),
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}` is not a size (e.g. 16K, 1M, 4096)"))
 }
 
 /// Post-training quantization of a float model (the main job only).

@@ -24,11 +24,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 }
 
 fn compile(a: CompileArgs) -> Result<(), Error> {
-    let model = a.model.unwrap_or_default();
+    let model = a.model.clone().unwrap_or_default();
     let mut g = tmlc::load_model_with(&model, &a.load.options())?;
-    let name = a.name.unwrap_or_else(|| c_identifier(&stem(&model)));
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| c_identifier(&stem(&model)));
     let c_path = a
         .output
+        .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.c")));
     let mut opts = CompileOptions::new(&name);
     opts.header_file_name = c_path
@@ -102,11 +106,20 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         q.quantize,
         Some(QuantizeKind::Int8 | QuantizeKind::Int4Weights)
     );
-    if calibrating && !int8 && prune.is_empty() {
+    let budget = tmlc::Budget {
+        flash: a.compress.flash_budget,
+        ram: a.compress.ram_budget,
+    };
+    let budgeted = budget != tmlc::Budget::default();
+    if calibrating && !int8 && prune.is_empty() && !budgeted {
         return Err(Error::Usage {
             path: model.display().to_string(),
-            message: "--calibration and --ranges are for --quantize int8 and --prune".into(),
+            message: "--calibration and --ranges are for --quantize, --prune and the budgets"
+                .into(),
         });
+    }
+    if budgeted {
+        return compile_within(&a, g, opts, budget, &model, &c_path);
     }
     let mut cx = PassContext::new(opts.verify_each);
     prepare_calibration(&g, &a.calibration, &mut cx)?;
@@ -120,19 +133,71 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
         },
         e => e,
     })?;
-    let mut art = art;
+    finish_compile(art, &cx, &c_path, a.report.then_some(a.report_format))
+}
+
+/// Writes the C and prints the report, annotated with the SQNR the
+/// quantizer measured.
+fn finish_compile(
+    mut art: tmlc::cm4::Artifacts,
+    cx: &PassContext<'_>,
+    c_path: &Path,
+    report: Option<ReportFormat>,
+) -> Result<(), Error> {
     if let Some(s) = cx.get::<Sensitivity>() {
         art.report.annotate_sqnr(&s.layers, &s.outputs);
     }
-    tmlc::write_c(&art, &c_path)?;
-    if a.report {
-        let text = match a.report_format {
+    tmlc::write_c(&art, c_path)?;
+    if let Some(f) = report {
+        let text = match f {
             ReportFormat::Text => art.report.to_text(),
             ReportFormat::Json => art.report.to_json(),
         };
         print!("{text}");
     }
     Ok(())
+}
+
+/// The main job under --flash-budget / --ram-budget.
+fn compile_within(
+    a: &CompileArgs,
+    mut g: Graph,
+    mut opts: CompileOptions,
+    budget: tmlc::Budget,
+    model: &Path,
+    c_path: &Path,
+) -> Result<(), Error> {
+    if a.calibration.calibration.is_empty() {
+        return Err(Error::Usage {
+            path: model.display().to_string(),
+            message: "--flash-budget and --ram-budget choose the compression on calibration data (--calibration DATA)".into(),
+        });
+    }
+    let q = &a.quantize;
+    opts.quantize = Some(Quantize {
+        method: q.calibration_method,
+        bias_correction: q.bias_correction,
+        io: q.io_dtype,
+        keep_float: q.keep_float.clone(),
+        sensitivity: true,
+    });
+    let samples = tmlc::read_calibration(&g, &a.calibration.calibration)?;
+    let fitted = tmlc::compile_within(&mut g, &opts, &samples, budget, a.compress.recover)?;
+    for n in &fitted.notes {
+        eprintln!("note: budget: {n}");
+    }
+    if let Some(s) = fitted.context.get::<Sensitivity>() {
+        if let Some((name, db)) = s.outputs.first() {
+            eprintln!("note: budget: output %{name}: SQNR {db:.1} dB against the uncompressed model (calibration data)");
+        }
+    }
+    eprintln!("note: budget: passes {}", fitted.passes);
+    finish_compile(
+        fitted.artifacts,
+        &fitted.context,
+        c_path,
+        a.report.then_some(a.report_format),
+    )
 }
 
 /// Puts the calibration data or the saved ranges `a` names into `cx`,

@@ -57,12 +57,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod budget;
 mod calibration;
 mod compile;
 mod compress;
 mod error;
 mod load;
 
+pub use budget::{compile_within, Budget, Fitted};
 pub use calibration::{ranges_to_json, read_calibration, read_ranges};
 pub use compile::{compile, compile_with, write_c, CompileOptions};
 pub use compress::PruneSpec;

@@ -92,7 +92,7 @@ fn prune_errors_are_one_line() {
         ),
         (
             vec!["--calibration", &calib],
-            "--calibration and --ranges are for --quantize int8 and --prune",
+            "--calibration and --ranges are for --quantize, --prune and the budgets",
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
