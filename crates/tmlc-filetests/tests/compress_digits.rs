@@ -231,6 +231,84 @@ fn int4_weights_by_reconstruction() {
     check_c(&recon, "int4");
 }
 
+/// `model` compiled within `budget`, the compression chosen on the first
+/// `n` calibration images.
+fn fit(model: &str, budget: tmlc::Budget, n: usize) -> (Row, tmlc::Fitted) {
+    let path = digits().join(format!("{model}.onnx"));
+    let mut g = tmlc::load_model(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = tmlc::CompileOptions::new("digits");
+    opts.header_file_name = "model.h".into();
+    opts.verify_each = true;
+    opts.quantize = Some(Quantize::default());
+    let calib: Vec<_> = samples(&g, "calib.npy").into_iter().take(n).collect();
+    let mode = tmlc::passes::passes::recover::Mode::Full;
+    let fitted =
+        tmlc::compile_within(&mut g, &opts, &calib, budget, mode).unwrap_or_else(|e| panic!("{e}"));
+    for n in &fitted.notes {
+        println!("{model}: {n}");
+    }
+    let (graph, art) = (fitted.graph.clone(), fitted.artifacts.clone());
+    let test = samples(&graph, "test_x.npy");
+    let labels: Vec<i64> = npy("test_y.npy");
+    let float: Vec<f32> = npy(&format!("{model}_float_logits.npy"));
+    let f = figures(&interp_logits(&graph, &test), &float, &labels);
+    let row = Row {
+        weights: weight_array_bytes(&art),
+        graph,
+        art,
+        top1: f.top1,
+        sqnr: f.sqnr,
+    };
+    (row, fitted)
+}
+
+#[test]
+fn flash_budget_of_half_the_int8_constants() {
+    let dense = measure(MODEL, "");
+    let budget = dense.art.report.total_weight_bytes / 2;
+    let flash = tmlc::Budget {
+        flash: Some(budget),
+        ram: None,
+    };
+    let (row, fitted) = fit(MODEL, flash, 200);
+    dense.print(MODEL, "int8");
+    row.print(MODEL, &format!("--flash-budget {budget}"));
+    println!("passes: {}", fitted.passes);
+    assert!(row.art.report.total_weight_bytes <= budget);
+    assert!(
+        row.top1 >= dense.top1 - 0.020 - 1e-9,
+        "top-1 {} vs {}",
+        row.top1,
+        dense.top1
+    );
+    check_c(&row, "flash-budget");
+}
+
+#[test]
+fn ram_budget_of_16k() {
+    let model = "digits_wide";
+    let dense = measure(model, "");
+    assert!(dense.art.report.arena_bytes > 16 * 1024);
+    let ram = tmlc::Budget {
+        flash: None,
+        ram: Some(16 * 1024),
+    };
+    // The search on 64 images (the figures of docs/compression.md use all
+    // 200: `TMLC_COMPRESS_TABLE=1`).
+    let (row, fitted) = fit(model, ram, 64);
+    dense.print(model, "int8");
+    row.print(model, "--ram-budget 16K");
+    println!("passes: {}", fitted.passes);
+    assert!(row.art.report.arena_bytes <= 16 * 1024);
+    assert!(
+        row.top1 >= dense.top1 - 0.020 - 1e-9,
+        "top-1 {} vs {}",
+        row.top1,
+        dense.top1
+    );
+    check_c(&row, "ram-budget");
+}
+
 #[test]
 fn compression_table() {
     if std::env::var_os("TMLC_COMPRESS_TABLE").is_none() {

@@ -41,6 +41,8 @@ pub struct Fitted {
     pub passes: String,
     /// The generated C.
     pub artifacts: Artifacts,
+    /// The graph the backend compiled (`lowered`).
+    pub graph: Graph,
     /// The pass context of that compile (sensitivity, ranges).
     pub context: PassContext<'static>,
     /// What the search did, one line each.
@@ -65,7 +67,7 @@ struct Search<'a> {
 
 impl Search<'_> {
     /// Compiles the canonical graph with `passes` before quantization.
-    fn trial(&mut self, passes: &str) -> Result<(Graph, Fitted), Error> {
+    fn trial(&mut self, passes: &str) -> Result<Fitted, Error> {
         let mut g = self.canonical.clone();
         let mut opts = CompileOptions::new(&self.opts.name);
         opts.header_file_name = self.opts.header_file_name.clone();
@@ -74,13 +76,13 @@ impl Search<'_> {
         let mut cx = PassContext::new(self.opts.verify_each);
         cx.insert(CalibrationData::new(self.samples.to_vec()));
         let artifacts = compile_with(&mut g, &opts, &mut cx)?;
-        let fitted = Fitted {
+        Ok(Fitted {
             passes: passes.to_string(),
             artifacts,
+            graph: g,
             context: cx,
             notes: Vec::new(),
-        };
-        Ok((g, fitted))
+        })
     }
 
     fn recover_text(&self) -> String {
@@ -109,7 +111,7 @@ impl Search<'_> {
         }
         // Ratios in steps of 0.05 (1 = 0.05 ... 18 = 0.90).
         let (mut lo, mut hi) = (0usize, 18usize);
-        let (_, mut best) = self.trial(&self.channels(hi as f64 * 0.05))?;
+        let mut best = self.trial(&self.channels(hi as f64 * 0.05))?;
         if best.artifacts.report.arena_bytes > ram {
             return Err(Error::Usage {
                 path: self.canonical.name.clone(),
@@ -121,7 +123,7 @@ impl Search<'_> {
         }
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            let (_, f) = self.trial(&self.channels(mid as f64 * 0.05))?;
+            let f = self.trial(&self.channels(mid as f64 * 0.05))?;
             if f.artifacts.report.arena_bytes <= ram {
                 hi = mid;
                 best = f;
@@ -206,7 +208,7 @@ impl Search<'_> {
                 .filter_map(|(c, (n, _))| Some((n.clone(), (*c)?)))
                 .collect();
             let passes = join(&[base_text.clone(), choice_passes(&picks, self.recover)]);
-            let (_, f) = self.trial(&passes)?;
+            let f = self.trial(&passes)?;
             let got = f.artifacts.report.total_weight_bytes;
             if got <= flash {
                 let list: Vec<String> = picks
@@ -342,7 +344,7 @@ pub fn compile_within(
         recover,
         notes: Vec::new(),
     };
-    let (_, mut fitted) = s.trial("")?;
+    let mut fitted = s.trial("")?;
     if let Some(ram) = budget.ram {
         fitted = s.fit_ram(ram, fitted)?;
     }

@@ -106,3 +106,61 @@ fn prune_errors_are_one_line() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn budgets_fit_or_say_what_the_best_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("m.c").display().to_string();
+    let (model, calib) = (digits("digits_cnn.onnx"), digits("calib.npy"));
+    // Half of the dense int8 constants (10504 B): fits, and says how.
+    let o = tmlc(&[
+        &model,
+        "--flash-budget",
+        "5252",
+        "--calibration",
+        &calib,
+        "-o",
+        &c,
+        "--report",
+    ]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("note: budget: flash: constants "), "{err}");
+    assert!(err.contains("note: budget: output %logits: SQNR "), "{err}");
+    let total: usize = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("total: ")?
+                .split(", ")
+                .nth(2)?
+                .strip_suffix(" weight bytes")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(total <= 5252, "{total}");
+    // Too small: one line saying what the smallest setting needs.
+    for (flag, size, want) in [
+        ("--flash-budget", "1K", "no setting fits --flash-budget 1024: the smallest tried needs "),
+        ("--ram-budget", "100", "no setting fits --ram-budget 100: with 90% of the channels removed the arena still needs "),
+    ] {
+        let o = tmlc(&[&model, flag, size, "--calibration", &calib, "-o", &c]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+    // Without calibration data, and with a bad size.
+    let o = tmlc(&[&model, "--ram-budget", "16K", "-o", &c]);
+    assert!(
+        text(&o.stderr).contains("choose the compression on calibration data"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = tmlc(&[&model, "--ram-budget", "16Q", "-o", &c]);
+    assert!(
+        text(&o.stderr).contains("`16Q` is not a size (e.g. 16K, 1M, 4096)"),
+        "{}",
+        text(&o.stderr)
+    );
+}
