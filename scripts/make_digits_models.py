@@ -133,6 +133,13 @@ def load_splits():
             np.ascontiguousarray(x[itr]), np.ascontiguousarray(y[itr]))
 
 
+def calib_labels():
+    """The labels of the calibration images (for `--calibration-labels`)."""
+    y = load_digits().target.astype(np.int64)
+    perm = np.random.default_rng(SEED).permutation(len(y))
+    return np.ascontiguousarray(y[perm[:N_CALIB]])
+
+
 # --------------------------------------------------------------------------
 # models
 
@@ -710,6 +717,7 @@ def main():
 
     calib, test_x, test_y, train_x, train_y = load_splits()
     np.save(os.path.join(out, "calib.npy"), calib)
+    np.save(os.path.join(out, "calib_y.npy"), calib_labels())
     np.save(os.path.join(out, "test_x.npy"), test_x)
     np.save(os.path.join(out, "test_y.npy"), test_y)
     print(f"split: calib {len(calib)}, test {len(test_x)}, train {len(train_x)}")

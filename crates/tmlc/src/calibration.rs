@@ -226,3 +226,57 @@ pub fn read_ranges(p: &Path) -> Result<Ranges, Error> {
     }
     Ok(Ranges(out))
 }
+
+/// Class labels for the calibration samples: a 1-D `.npy` of `n` integers
+/// (int64, int32 or uint8).
+pub fn read_labels(p: &Path, n: usize) -> Result<Vec<i64>, Error> {
+    let bytes = std::fs::read(p).map_err(io(p))?;
+    let bad = |e: std::io::Error| usage(p, format!("not a readable .npy file: {e}"));
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(bad)?;
+    let shape: Vec<u64> = npy.shape().to_vec();
+    let labels: Vec<i64> = match npy.dtype().descr().as_str() {
+        "'<i8'" => npy.into_vec::<i64>().map_err(bad)?,
+        "'<i4'" => npy
+            .into_vec::<i32>()
+            .map_err(bad)?
+            .into_iter()
+            .map(i64::from)
+            .collect(),
+        "'|u1'" => npy
+            .into_vec::<u8>()
+            .map_err(bad)?
+            .into_iter()
+            .map(i64::from)
+            .collect(),
+        d => {
+            return Err(usage(
+                p,
+                format!("labels must be int64, int32 or uint8, are {d}"),
+            ))
+        }
+    };
+    if shape.len() != 1 || labels.len() != n {
+        return Err(usage(
+            p,
+            format!("labels must be one per calibration sample ({n}), have shape {shape:?}"),
+        ));
+    }
+    Ok(labels)
+}
+
+/// Top-1 accuracy of `g`'s first output (argmax of its last axis,
+/// dequantized if int8) on `samples` against `labels`, by the interpreter.
+pub fn top1(g: &Graph, samples: &[Vec<Tensor>], labels: &[i64]) -> Result<f64, Error> {
+    let mut hits = 0usize;
+    for (s, &y) in samples.iter().zip(labels) {
+        let out = tmlc_interp::run(g, s)?;
+        let Some(t) = out.first() else { break };
+        let classes = t.ty.shape.last().copied().unwrap_or(1).max(1);
+        let v: Vec<f64> = (0..t.data.len().min(classes))
+            .map(|i| t.data.get_f64(i))
+            .collect();
+        let best = (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b });
+        hits += usize::from(best as i64 == y);
+    }
+    Ok(hits as f64 / samples.len().max(1) as f64)
+}

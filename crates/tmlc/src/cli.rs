@@ -93,6 +93,10 @@ pub struct CompressArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size,
           conflicts_with_all = ["prune", "quantize"])]
     pub ram_budget: Option<usize>,
+    /// Class labels of the calibration samples (a 1-D .npy of integers,
+    /// one per sample): the compiled model's top-1 on them is printed.
+    #[arg(long, value_name = "FILE.npy", requires = "calibration")]
+    pub calibration_labels: Option<PathBuf>,
 }
 
 /// Parses `64K`, `1M` (binary units) or a number of bytes.

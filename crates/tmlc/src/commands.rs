@@ -125,6 +125,13 @@ fn compile(a: CompileArgs) -> Result<(), Error> {
     prepare_calibration(&g, &a.calibration, &mut cx)?;
     let compiled = tmlc::compile_with(&mut g, &opts, &mut cx);
     print_notes(&cx);
+    if let (Some(p), Some(data), Ok(_)) = (
+        &a.compress.calibration_labels,
+        cx.get::<CalibrationData>(),
+        &compiled,
+    ) {
+        print_top1(&g, &data.samples, p)?;
+    }
     finish_calibration(&a.calibration, &cx)?;
     let art = compiled.map_err(|e| match e {
         Error::Emit { source, .. } => Error::Emit {
@@ -192,6 +199,9 @@ fn compile_within(
         }
     }
     eprintln!("note: budget: passes {}", fitted.passes);
+    if let Some(p) = &a.compress.calibration_labels {
+        print_top1(&fitted.graph, &samples, p)?;
+    }
     finish_compile(
         fitted.artifacts,
         &fitted.context,
@@ -244,6 +254,18 @@ fn finish_calibration(a: &CalibrationArgs, cx: &PassContext<'_>) -> Result<(), E
         message: "no ranges to save: no pass calibrated (is `quantize` in the pipeline?)".into(),
     })?;
     write_file(p, tmlc::ranges_to_json(ranges).as_bytes())
+}
+
+/// Prints the compiled graph's top-1 on the calibration samples.
+fn print_top1(g: &Graph, samples: &[Vec<tmlc::ir::Tensor>], labels: &Path) -> Result<(), Error> {
+    let labels = tmlc::read_labels(labels, samples.len())?;
+    let t = tmlc::top1(g, samples, &labels)?;
+    eprintln!(
+        "note: top-1 on the {} calibration samples: {:.1}%",
+        samples.len(),
+        100.0 * t
+    );
+    Ok(())
 }
 
 /// Prints the passes' diagnostics to standard error.

@@ -65,7 +65,7 @@ mod error;
 mod load;
 
 pub use budget::{compile_within, Budget, Fitted};
-pub use calibration::{ranges_to_json, read_calibration, read_ranges};
+pub use calibration::{ranges_to_json, read_calibration, read_labels, read_ranges, top1};
 pub use compile::{compile, compile_with, write_c, CompileOptions};
 pub use compress::PruneSpec;
 pub use error::Error;

@@ -37,12 +37,18 @@ fn prune_recover_quantize_in_one_call() {
         "int8",
         "--calibration",
         &calib,
+        "--calibration-labels",
+        &digits("calib_y.npy"),
         "--report",
         "-o",
         &c,
     ]);
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("note: top-1 on the 200 calibration samples: "),
+        "{err}"
+    );
     // The passes ran in order and said what they did.
     let notes: Vec<&str> = err
         .lines()
@@ -51,7 +57,13 @@ fn prune_recover_quantize_in_one_call() {
     let passes: Vec<&str> = notes.iter().filter_map(|l| l.split(':').next()).collect();
     assert_eq!(
         passes,
-        ["prune-channels", "prune", "recover", "quantize"],
+        [
+            "prune-channels",
+            "prune",
+            "recover",
+            "quantize",
+            "top-1 on the 200 calibration samples"
+        ],
         "{err}"
     );
     assert!(notes[2].starts_with("recover: full: "), "{err}");

@@ -73,6 +73,9 @@ pub struct PruneChannels {
     pub layers: Vec<(String, f32)>,
     /// Importance of a channel.
     pub score: Score,
+    /// Kept channel counts are multiples of this (when the layer's count
+    /// is one and larger): the int8 kernels work on blocks of 4 channels.
+    pub align: usize,
 }
 
 impl Default for PruneChannels {
@@ -81,6 +84,7 @@ impl Default for PruneChannels {
             ratio: 0.25,
             layers: Vec::new(),
             score: Score::L1,
+            align: 4,
         }
     }
 }
@@ -93,6 +97,7 @@ pub const INFO: PassInfo = PassInfo {
         ("ratio", "fraction of each layer group's channels removed (default 0.25)"),
         ("layers", "per-layer ratios: LAYER=RATIO separated by `:`"),
         ("score", "l1, l2 (weight norms) or activation (calibration data)"),
+        ("align", "kept channel counts are multiples of this (default 4)"),
     ],
     build: |o| {
         let d = PruneChannels::default();
@@ -107,6 +112,7 @@ pub const INFO: PassInfo = PassInfo {
             ratio: ratio(&r).map_err(|m| bad("ratio", m))?,
             layers: parse_layer_ratios(&layers).map_err(|m| bad("layers", m))?,
             score: o.get("score", d.score)?,
+            align: o.get("align", d.align)?.max(1),
         }))
     },
 };
@@ -221,7 +227,19 @@ impl PruneChannels {
                 })
                 .unwrap_or(self.ratio);
             let total = classes.len();
-            let k = ((total as f64 * f64::from(ratio)).round() as usize).min(total - 1);
+            let mut k = ((total as f64 * f64::from(ratio)).round() as usize).min(total - 1);
+            let a = self.align;
+            if a > 1 && total / a * a == total && total > a && k > 0 {
+                // The nearest multiple of `a` to keep (ties: the smaller).
+                let keep = total - k;
+                let down = keep / a * a;
+                let keep = if keep - down <= down + a - keep {
+                    down
+                } else {
+                    down + a
+                };
+                k = total - keep.clamp(a, total);
+            }
             classes.retain(|&(c, _)| gr.removable(c));
             classes.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
             out.extend(classes.iter().take(k).map(|p| p.0));
@@ -282,6 +300,7 @@ impl Pass for PruneChannels {
             ("ratio", self.ratio.to_string()),
             ("layers", layers.join(":")),
             ("score", self.score.to_string()),
+            ("align", self.align.to_string()),
         ]
     }
 
