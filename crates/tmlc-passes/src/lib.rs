@@ -18,6 +18,7 @@
 pub mod calibrate;
 mod context;
 mod error;
+mod named;
 pub mod passes;
 mod pipeline;
 mod registry;

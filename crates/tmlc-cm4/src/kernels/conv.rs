@@ -1,5 +1,6 @@
 //! Arguments of the convolution kernels: `conv_f32.c`, `conv_s8.c`
-//! (im2col), `conv1x1_s8.c`, `dwconv_s8.c`.
+//! (im2col), `conv_s4.c` and `spconv_s8.c` (im2col, 4-bit or sparse
+//! weights), `conv1x1_s8.c`, `dwconv_s8.c`.
 
 use super::args::{kernel_args, Arg, IntoArgs, Requant, SparseWeights};
 
@@ -42,6 +43,29 @@ impl IntoArgs for ConvGeometry {
         self.dilation.push_args(out);
         self.pad_tl.push_args(out);
         self.groups.push_args(out);
+    }
+}
+
+/// The input and window of a one-group convolution by im2col rows of
+/// `kpad` bytes (`conv_s4.c`, `spconv_s8.c`): `x, batches, h, w, c_in, ho,
+/// wo, c_out, kh, kw, sh, sw, dh, dw, pt, pl, kpad`.
+#[derive(Clone, Debug)]
+pub(crate) struct Im2col {
+    pub(crate) x: Arg,
+    pub(crate) geo: ConvGeometry,
+    pub(crate) kpad: usize,
+}
+
+impl IntoArgs for Im2col {
+    const COUNT: usize = 17;
+    fn push_args(self, out: &mut Vec<Arg>) {
+        let g = self.geo;
+        out.push(self.x);
+        [g.batches, g.h, g.w, g.c_in, g.ho, g.wo, g.c_out, g.kh, g.kw].push_args(out);
+        g.stride.push_args(out);
+        g.dilation.push_args(out);
+        g.pad_tl.push_args(out);
+        self.kpad.push_args(out);
     }
 }
 
@@ -104,20 +128,7 @@ kernel_args! {
 
     /// `tmlc_conv_s4`: [`ConvS8`] of one group with 4-bit weights.
     struct ConvS4 = "tmlc_conv_s4" {
-        x: Arg,
-        batches: usize,
-        h: usize,
-        w: usize,
-        c_in: usize,
-        ho: usize,
-        wo: usize,
-        c_out: usize,
-        kh: usize,
-        kw: usize,
-        stride: [usize; 2],
-        dilation: [usize; 2],
-        pad_tl: [usize; 2],
-        kpad: usize,
+        geo: Im2col,
         wts: Arg,
         bias: Arg,
         requant: Requant,
@@ -131,20 +142,7 @@ kernel_args! {
 
     /// `tmlc_spconv_s8`: [`ConvS8`] of one group with sparse weights.
     struct SpConvS8 = "tmlc_spconv_s8" {
-        x: Arg,
-        batches: usize,
-        h: usize,
-        w: usize,
-        c_in: usize,
-        ho: usize,
-        wo: usize,
-        c_out: usize,
-        kh: usize,
-        kw: usize,
-        stride: [usize; 2],
-        dilation: [usize; 2],
-        pad_tl: [usize; 2],
-        kpad: usize,
+        geo: Im2col,
         wts: SparseWeights,
         bias: Arg,
         requant: Requant,

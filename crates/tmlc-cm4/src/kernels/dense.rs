@@ -1,5 +1,5 @@
-//! Arguments of the dense kernels: `mm_s8.c`, `fc_f32.c`, `matmul_s8.c`,
-//! `matmul_f32.c`.
+//! Arguments of the dense kernels: `mm_s8.c`, `mm_s4.c`, `spmm_s8.c`,
+//! `fc_f32.c`, `matmul_s8.c`, `matmul_f32.c`.
 
 use super::args::{kernel_args, Arg, Requant, SparseWeights};
 

@@ -7,13 +7,13 @@
 //! otherwise. f32 -> `tmlc_conv_f32`; f32 with int8 weights ->
 //! `tmlc_conv_f32_w8`.
 
-use super::dense::MmWeights;
+use super::dense::{MmWeights, Product};
 use super::dynamic_mode;
 use super::{macs, CType, ConstData, Cx, Layer, Node, R};
 use crate::kernels::conv::{
-    Conv1x1S8, ConvF32, ConvF32Dyn, ConvF32W8, ConvGeometry, ConvS4, ConvS8, DwConvS8, SpConvS8,
+    Conv1x1S8, ConvF32, ConvF32Dyn, ConvF32W8, ConvGeometry, ConvS4, ConvS8, DwConvS8, Im2col,
+    SpConvS8,
 };
-use crate::kernels::dense::{MmS4, SpmmS8};
 use crate::kernels::{Arg, Kernel};
 use crate::pack::{fold_input_offset, pack_conv, pack_depthwise, pad_rows};
 use tmlc_ir::prepare;
@@ -203,116 +203,11 @@ impl<'g> Cx<'g> {
         let be = fold_input_offset(wp.w, k, &wp.bias, off);
         let bias = self.i32_array(nd, "bias", be, "bias - zp_in * sum(w)");
         let (zp_in, zp_out, lo, hi) = (wp.zp_in, wp.zp_out, wp.lo, wp.hi);
+        let col = Arg::Scratch(CType::I8);
+        let (s, kk) = (a.stride[0], format!("{kh}x{kw}"));
         match wts {
-            MmWeights::S4(rhs) if one_by_one && a.stride == [1, 1] => {
-                l.kernel_desc = "mm_s4 (1x1 conv)".into();
-                l.call(
-                    Kernel::MmS4,
-                    MmS4 {
-                        lhs: x,
-                        rows: nb * h * w,
-                        lhs_stride: c,
-                        rhs,
-                        n: o,
-                        k: c,
-                        bias,
-                        requant,
-                        out: y,
-                        out_stride: o,
-                        zp_out,
-                        lo,
-                        hi,
-                    },
-                );
-            }
-            MmWeights::S4(wts) => {
-                l.kernel_desc = format!("conv_s4 im2col {kh}x{kw} s{}", a.stride[0]);
-                l.scratch = 2 * kpad;
-                l.call(
-                    Kernel::ConvS4,
-                    ConvS4 {
-                        x,
-                        batches: nb,
-                        h,
-                        w,
-                        c_in: c,
-                        ho,
-                        wo,
-                        c_out: o,
-                        kh,
-                        kw,
-                        stride: a.stride,
-                        dilation: a.dilation,
-                        pad_tl: [a.pad[0], a.pad[1]],
-                        kpad,
-                        wts,
-                        bias,
-                        requant,
-                        y,
-                        zp_in,
-                        zp_out,
-                        lo,
-                        hi,
-                        col: Arg::Scratch(CType::I8),
-                    },
-                );
-            }
-            MmWeights::Sparse(rhs) if one_by_one && a.stride == [1, 1] => {
-                l.kernel_desc = format!("spmm_s8 1x{} (1x1 conv)", rhs.blk);
-                l.call(
-                    Kernel::SpmmS8,
-                    SpmmS8 {
-                        lhs: x,
-                        rows: nb * h * w,
-                        lhs_stride: c,
-                        rhs,
-                        n: o,
-                        k: c,
-                        bias,
-                        requant,
-                        out: y,
-                        out_stride: o,
-                        zp_out,
-                        lo,
-                        hi,
-                    },
-                );
-            }
-            MmWeights::Sparse(wts) => {
-                l.kernel_desc =
-                    format!("spconv_s8 im2col {kh}x{kw} s{} 1x{}", a.stride[0], wts.blk);
-                l.scratch = 2 * kpad;
-                l.call(
-                    Kernel::SpConvS8,
-                    SpConvS8 {
-                        x,
-                        batches: nb,
-                        h,
-                        w,
-                        c_in: c,
-                        ho,
-                        wo,
-                        c_out: o,
-                        kh,
-                        kw,
-                        stride: a.stride,
-                        dilation: a.dilation,
-                        pad_tl: [a.pad[0], a.pad[1]],
-                        kpad,
-                        wts,
-                        bias,
-                        requant,
-                        y,
-                        zp_in,
-                        zp_out,
-                        lo,
-                        hi,
-                        col: Arg::Scratch(CType::I8),
-                    },
-                );
-            }
             MmWeights::Dense(wts) if one_by_one => {
-                l.kernel_desc = format!("conv1x1_s8 s{}", a.stride[0]);
+                l.kernel_desc = format!("conv1x1_s8 s{s}");
                 l.call(
                     Kernel::Conv1x1S8,
                     Conv1x1S8 {
@@ -336,25 +231,77 @@ impl<'g> Cx<'g> {
                 );
             }
             MmWeights::Dense(wts) => {
-                l.kernel_desc = format!("conv_s8 im2col {kh}x{kw} s{} g{}", a.stride[0], a.groups);
+                l.kernel_desc = format!("conv_s8 im2col {kk} s{s} g{}", a.groups);
                 l.scratch = 2 * kpad;
-                l.call(
-                    Kernel::ConvS8,
-                    ConvS8 {
-                        x,
-                        geo,
-                        kpad,
-                        wts,
-                        bias,
-                        requant,
-                        y,
-                        zp_in,
-                        zp_out,
-                        lo,
-                        hi,
-                        col: Arg::Scratch(CType::I8),
-                    },
-                );
+                let conv = ConvS8 {
+                    x,
+                    geo,
+                    kpad,
+                    wts,
+                    bias,
+                    requant,
+                    y,
+                    zp_in,
+                    zp_out,
+                    lo,
+                    hi,
+                    col,
+                };
+                l.call(Kernel::ConvS8, conv);
+            }
+            // Stride 1 without padding: the pixels are the product's rows.
+            wts if one_by_one && a.stride == [1, 1] => {
+                let product = Product {
+                    lhs: x,
+                    rows: nb * h * w,
+                    lhs_stride: c,
+                    n: o,
+                    k: c,
+                    bias,
+                    requant,
+                    out: y,
+                    out_stride: o,
+                    zp_out,
+                    lo,
+                    hi,
+                };
+                l.kernel_desc = format!("{} (1x1 conv)", product.call(l, wts));
+            }
+            MmWeights::S4(wts) => {
+                l.kernel_desc = format!("conv_s4 im2col {kk} s{s}");
+                l.scratch = 2 * kpad;
+                let geo = Im2col { x, geo, kpad };
+                let conv = ConvS4 {
+                    geo,
+                    wts,
+                    bias,
+                    requant,
+                    y,
+                    zp_in,
+                    zp_out,
+                    lo,
+                    hi,
+                    col,
+                };
+                l.call(Kernel::ConvS4, conv);
+            }
+            MmWeights::Sparse(wts) => {
+                l.kernel_desc = format!("spconv_s8 im2col {kk} s{s} 1x{}", wts.blk);
+                l.scratch = 2 * kpad;
+                let geo = Im2col { x, geo, kpad };
+                let conv = SpConvS8 {
+                    geo,
+                    wts,
+                    bias,
+                    requant,
+                    y,
+                    zp_in,
+                    zp_out,
+                    lo,
+                    hi,
+                    col,
+                };
+                l.call(Kernel::SpConvS8, conv);
             }
         }
         Ok(())

@@ -24,6 +24,79 @@ pub(super) enum MmWeights {
     Sparse(SparseWeights),
 }
 
+/// A matrix product `out[r][c] = requant(bias[c] + lhs[r] . w[c])`: every
+/// argument of `tmlc_mm_s8`, `tmlc_spmm_s8` and `tmlc_mm_s4` but the
+/// weights.
+pub(super) struct Product {
+    pub(super) lhs: Arg,
+    pub(super) rows: usize,
+    pub(super) lhs_stride: usize,
+    pub(super) n: usize,
+    pub(super) k: usize,
+    pub(super) bias: Arg,
+    pub(super) requant: Requant,
+    pub(super) out: Arg,
+    pub(super) out_stride: usize,
+    pub(super) zp_out: i32,
+    pub(super) lo: i32,
+    pub(super) hi: i32,
+}
+
+impl Product {
+    /// Calls the product kernel of weights stored as `wts`; returns its
+    /// name for the report.
+    pub(super) fn call(self, l: &mut Layer, wts: MmWeights) -> String {
+        let Product {
+            lhs,
+            rows,
+            lhs_stride,
+            n,
+            k,
+            bias,
+            requant,
+            out,
+            out_stride,
+            zp_out,
+            lo,
+            hi,
+        } = self;
+        macro_rules! args {
+            ($s:ident, $rhs:expr) => {
+                $s {
+                    lhs,
+                    rows,
+                    lhs_stride,
+                    rhs: $rhs,
+                    n,
+                    k,
+                    bias,
+                    requant,
+                    out,
+                    out_stride,
+                    zp_out,
+                    lo,
+                    hi,
+                }
+            };
+        }
+        match wts {
+            MmWeights::Dense(rhs) => {
+                l.call(Kernel::MmS8, args!(MmS8, rhs));
+                "mm_s8".into()
+            }
+            MmWeights::Sparse(rhs) => {
+                let desc = format!("spmm_s8 1x{}", rhs.blk);
+                l.call(Kernel::SpmmS8, args!(SpmmS8, rhs));
+                desc
+            }
+            MmWeights::S4(rhs) => {
+                l.call(Kernel::MmS4, args!(MmS4, rhs));
+                "mm_s4".into()
+            }
+        }
+    }
+}
+
 /// `tmlc_ir::prepare::conv_multipliers` or `fully_connected_multipliers`.
 pub(super) type MultipliersFn =
     fn(f32, &Quant, f32, usize) -> Result<Vec<Multiplier>, PrepareError>;
@@ -289,74 +362,21 @@ impl<'g> Cx<'g> {
             let desc = format!("{}: weights [{nout}][{k}], packed by 4 columns", nd.name);
             let wts = self.mm_weights(nd, l, (wp.w, wp.int4), (nout, k), desc);
             let bias = self.i32_array(nd, "bias", be, "bias - zp_in * sum(w)");
-            let lhs = self.input(nd.ops[0], CType::I8);
-            let out = Arg::Out(CType::I8);
-            let (zp_out, lo, hi) = (wp.zp_out, wp.lo, wp.hi);
-            match wts {
-                MmWeights::Sparse(rhs) => {
-                    l.kernel_desc = format!("spmm_s8 1x{}", rhs.blk);
-                    l.call(
-                        Kernel::SpmmS8,
-                        SpmmS8 {
-                            lhs,
-                            rows,
-                            lhs_stride: k,
-                            rhs,
-                            n: nout,
-                            k,
-                            bias,
-                            requant,
-                            out,
-                            out_stride: nout,
-                            zp_out,
-                            lo,
-                            hi,
-                        },
-                    );
-                }
-                MmWeights::S4(rhs) => {
-                    l.kernel_desc = "mm_s4".into();
-                    l.call(
-                        Kernel::MmS4,
-                        MmS4 {
-                            lhs,
-                            rows,
-                            lhs_stride: k,
-                            rhs,
-                            n: nout,
-                            k,
-                            bias,
-                            requant,
-                            out,
-                            out_stride: nout,
-                            zp_out,
-                            lo,
-                            hi,
-                        },
-                    );
-                }
-                MmWeights::Dense(rhs) => {
-                    l.kernel_desc = "mm_s8".into();
-                    l.call(
-                        Kernel::MmS8,
-                        MmS8 {
-                            lhs,
-                            rows,
-                            lhs_stride: k,
-                            rhs,
-                            n: nout,
-                            k,
-                            bias,
-                            requant,
-                            out,
-                            out_stride: nout,
-                            zp_out,
-                            lo,
-                            hi,
-                        },
-                    );
-                }
-            }
+            let product = Product {
+                lhs: self.input(nd.ops[0], CType::I8),
+                rows,
+                lhs_stride: k,
+                n: nout,
+                k,
+                bias,
+                requant,
+                out: Arg::Out(CType::I8),
+                out_stride: nout,
+                zp_out: wp.zp_out,
+                lo: wp.lo,
+                hi: wp.hi,
+            };
+            l.kernel_desc = product.call(l, wts);
         } else {
             return Err(nd.unsupported(""));
         }

@@ -19,13 +19,13 @@
 //! in `layers`.
 
 use crate::calibrate::CalibrationData;
+use crate::named::named_enum;
 use crate::passes::recover::round::{nearest, reconstruct};
 use crate::passes::recover::stats::gather;
 use crate::passes::weighted::{f32_const, weight_layers};
 use crate::teacher::{keep_teacher, KeptChannels, Teacher};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use tmlc_ir::{DType, Graph, NodeId, Op, TensorData, TensorType};
 
 /// The layers whose weights `quantize` makes 4-bit: result name -> scale
@@ -33,33 +33,15 @@ use tmlc_ir::{DType, Graph, NodeId, Op, TensorData, TensorType};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Int4Layers(pub BTreeMap<String, Vec<f32>>);
 
-/// How weights are rounded to the 4-bit grid.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Rounding {
-    /// To the nearest grid point.
-    Nearest,
-    /// Up or down, by the layer's reconstruction error.
-    #[default]
-    Reconstruct,
-}
-
-impl FromStr for Rounding {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Rounding, String> {
-        match s {
-            "nearest" => Ok(Rounding::Nearest),
-            "reconstruct" => Ok(Rounding::Reconstruct),
-            _ => Err(format!("`{s}` is not nearest or reconstruct")),
-        }
-    }
-}
-
-impl std::fmt::Display for Rounding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Rounding::Nearest => "nearest",
-            Rounding::Reconstruct => "reconstruct",
-        })
+named_enum! {
+    /// How weights are rounded to the 4-bit grid.
+    #[derive(Default)]
+    pub enum Rounding {
+        /// To the nearest grid point.
+        Nearest = "nearest",
+        /// Up or down, by the layer's reconstruction error.
+        #[default]
+        Reconstruct = "reconstruct",
     }
 }
 

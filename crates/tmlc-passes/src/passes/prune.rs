@@ -21,39 +21,21 @@
 //! it to the unpruned graph, which this pass keeps as the [`Teacher`]. The
 //! backend stores weights with enough zeros in a sparse encoding.
 
+use crate::named::named_enum;
 use crate::passes::weighted::{is_depthwise, real_weights, weight_layers};
 use crate::teacher::keep_teacher;
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
-use std::str::FromStr;
 use tmlc_ir::{Graph, NodeId, TensorData};
 
-/// How blocks are ranked for pruning.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Ranking {
-    /// Each layer loses its own fraction of blocks.
-    #[default]
-    Layer,
-    /// One threshold for all pruned layers.
-    Global,
-}
-
-impl FromStr for Ranking {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Ranking, String> {
-        match s {
-            "layer" => Ok(Ranking::Layer),
-            "global" => Ok(Ranking::Global),
-            _ => Err(format!("`{s}` is not layer or global")),
-        }
-    }
-}
-
-impl std::fmt::Display for Ranking {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Ranking::Layer => "layer",
-            Ranking::Global => "global",
-        })
+named_enum! {
+    /// How blocks are ranked for pruning.
+    #[derive(Default)]
+    pub enum Ranking {
+        /// Each layer loses its own fraction of blocks.
+        #[default]
+        Layer = "layer",
+        /// One threshold for all pruned layers.
+        Global = "global",
     }
 }
 

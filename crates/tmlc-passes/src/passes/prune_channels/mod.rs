@@ -20,6 +20,7 @@
 mod groups;
 
 use crate::calibrate::{channel_mean_abs, CalibrationData};
+use crate::named::named_enum;
 use crate::passes::dce::DeadCodeElimination;
 use crate::passes::prune::{parse_layer_ratios, ratio};
 use crate::passes::weighted::{is_depthwise, real_weights};
@@ -27,40 +28,19 @@ use crate::teacher::{keep_teacher, KeptChannels};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use groups::Groups;
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use tmlc_ir::{Graph, NodeId, Op, ValueId};
 
-/// How channels are ranked.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Score {
-    /// Sum of absolute weights of the channel.
-    #[default]
-    L1,
-    /// Euclidean norm of the channel's weights.
-    L2,
-    /// Mean absolute value of the channel on the calibration data.
-    Activation,
-}
-
-impl FromStr for Score {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Score, String> {
-        match s {
-            "l1" => Ok(Score::L1),
-            "l2" => Ok(Score::L2),
-            "activation" => Ok(Score::Activation),
-            _ => Err(format!("`{s}` is not l1, l2 or activation")),
-        }
-    }
-}
-
-impl std::fmt::Display for Score {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Score::L1 => "l1",
-            Score::L2 => "l2",
-            Score::Activation => "activation",
-        })
+named_enum! {
+    /// How channels are ranked.
+    #[derive(Default)]
+    pub enum Score {
+        /// Sum of absolute weights of the channel.
+        #[default]
+        L1 = "l1",
+        /// Euclidean norm of the channel's weights.
+        L2 = "l2",
+        /// Mean absolute value of the channel on the calibration data.
+        Activation = "activation",
     }
 }
 

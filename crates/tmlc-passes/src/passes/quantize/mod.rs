@@ -68,43 +68,25 @@ mod bias;
 pub(crate) mod plan;
 
 use crate::calibrate::{calibrate, CalibrationData, Method, Ranges};
+use crate::named::named_enum;
 use crate::passes::int4_weights::Int4Layers;
 use crate::passes::{dce::DeadCodeElimination, fuse_qdq::FuseQdq};
 use crate::teacher::Teacher;
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use tmlc_ir::{
     DType, Graph, GraphError, NodeId, Op, OpFamily, QuantizeAttrs, ResultType, TensorType, ValueId,
 };
 
-/// The dtype of a quantized graph's inputs and outputs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IoDtype {
-    /// f32, quantized and dequantized inside the graph.
-    #[default]
-    Float,
-    /// int8 with the parameters the calibration chose.
-    Int8,
-}
-
-impl FromStr for IoDtype {
-    type Err = String;
-    fn from_str(s: &str) -> Result<IoDtype, String> {
-        match s {
-            "float" => Ok(IoDtype::Float),
-            "int8" => Ok(IoDtype::Int8),
-            _ => Err(format!("`{s}` is not float or int8")),
-        }
-    }
-}
-
-impl std::fmt::Display for IoDtype {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            IoDtype::Float => "float",
-            IoDtype::Int8 => "int8",
-        })
+named_enum! {
+    /// The dtype of a quantized graph's inputs and outputs.
+    #[derive(Default)]
+    pub enum IoDtype {
+        /// f32, quantized and dequantized inside the graph.
+        #[default]
+        Float = "float",
+        /// int8 with the parameters the calibration chose.
+        Int8 = "int8",
     }
 }
 

@@ -24,49 +24,27 @@ pub(crate) mod solve;
 pub(crate) mod stats;
 
 use crate::calibrate::CalibrationData;
+use crate::named::named_enum;
 use crate::passes::weighted::{f32_const, weight_layers};
 use crate::teacher::{KeptChannels, Teacher};
 use crate::{Changed, Pass, PassContext, PassError, PassInfo};
 use solve::solve_spd;
 use stats::{gather, Stats};
-use std::str::FromStr;
 use tmlc_ir::{DType, Graph, NodeId, TensorData, TensorType};
 
-/// How much of the teacher's behaviour a compressed layer is fitted to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Mode {
-    /// Nothing.
-    None,
-    /// Bias shifts only.
-    Bias,
-    /// Least-squares re-fit of weights and bias.
-    Lsq,
-    /// `lsq`, and reconstruction rounding where weights become 4-bit.
-    #[default]
-    Full,
-}
-
-impl FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mode, String> {
-        match s {
-            "none" => Ok(Mode::None),
-            "bias" => Ok(Mode::Bias),
-            "lsq" => Ok(Mode::Lsq),
-            "full" => Ok(Mode::Full),
-            _ => Err(format!("`{s}` is not none, bias, lsq or full")),
-        }
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Mode::None => "none",
-            Mode::Bias => "bias",
-            Mode::Lsq => "lsq",
-            Mode::Full => "full",
-        })
+named_enum! {
+    /// How much of the teacher's behaviour a compressed layer is fitted to.
+    #[derive(Default, PartialOrd, Ord)]
+    pub enum Mode {
+        /// Nothing.
+        None = "none",
+        /// Bias shifts only.
+        Bias = "bias",
+        /// Least-squares re-fit of weights and bias.
+        Lsq = "lsq",
+        /// `lsq`, and reconstruction rounding where weights become 4-bit.
+        #[default]
+        Full = "full",
     }
 }
 
