@@ -59,6 +59,25 @@ impl PassOptions {
         })
     }
 
+    /// Takes option `key`, parsed by `parse` (whose error message names the
+    /// value); `default` when absent.
+    pub fn get_with<T>(
+        &mut self,
+        key: &str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, PassError> {
+        let Some(i) = self.items.iter().position(|(k, _)| k == key) else {
+            return Ok(default);
+        };
+        let (k, v) = self.items.remove(i);
+        parse(&v).map_err(|message| PassError::BadOption {
+            pass: self.pass.clone(),
+            key: k,
+            message,
+        })
+    }
+
     /// Fails on an option the builder did not take.
     fn finish(self, known: &[(&str, &str)]) -> Result<(), PassError> {
         match self.items.into_iter().next() {

@@ -110,22 +110,14 @@ pub const INFO: PassInfo = PassInfo {
     ],
     build: |o| {
         let d = Prune::default();
-        let sparsity: String = o.get("sparsity", d.sparsity.to_string())?;
-        let layers: String = o.get("layers", String::new())?;
-        let block = o.get("block", d.block)?;
-        let bad = |key: &str, message: String| PassError::BadOption {
-            pass: INFO.name.into(),
-            key: key.into(),
-            message,
-        };
-        if !matches!(block, 1 | 4) {
-            return Err(bad("block", format!("{block} is not 1 or 4")));
-        }
         Ok(Box::new(Prune {
-            sparsity: ratio(&sparsity).map_err(|m| bad("sparsity", m))?,
-            layers: parse_layer_ratios(&layers).map_err(|m| bad("layers", m))?,
+            sparsity: o.get_with("sparsity", d.sparsity, ratio)?,
+            layers: o.get_with("layers", d.layers, parse_layer_ratios)?,
             ranking: o.get("ranking", d.ranking)?,
-            block,
+            block: o.get_with("block", d.block, |s| match s.parse() {
+                Ok(b @ (1 | 4)) => Ok(b),
+                _ => Err(format!("{s} is not 1 or 4")),
+            })?,
             ends: o.get("ends", d.ends)?,
         }))
     },
@@ -216,9 +208,10 @@ impl Pass for Prune {
     }
 
     fn run(&self, g: &mut Graph, cx: &mut PassContext<'_>) -> Result<Changed, PassError> {
+        let layers = weight_layers(g);
         for (name, _) in &self.layers {
             let n = g.value_by_name(name).and_then(|v| g.producer(v));
-            if !n.is_some_and(|n| weight_layers(g).contains(&n)) {
+            if !n.is_some_and(|n| layers.contains(&n)) {
                 return Err(PassError::failed(
                     INFO.name,
                     format!(

@@ -81,16 +81,9 @@ pub const INFO: PassInfo = PassInfo {
     ],
     build: |o| {
         let d = PruneChannels::default();
-        let r: String = o.get("ratio", d.ratio.to_string())?;
-        let layers: String = o.get("layers", String::new())?;
-        let bad = |key: &str, message: String| PassError::BadOption {
-            pass: INFO.name.into(),
-            key: key.into(),
-            message,
-        };
         Ok(Box::new(PruneChannels {
-            ratio: ratio(&r).map_err(|m| bad("ratio", m))?,
-            layers: parse_layer_ratios(&layers).map_err(|m| bad("layers", m))?,
+            ratio: o.get_with("ratio", d.ratio, ratio)?,
+            layers: o.get_with("layers", d.layers, parse_layer_ratios)?,
             score: o.get("score", d.score)?,
             align: o.get("align", d.align)?.max(1),
         }))
